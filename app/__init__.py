@@ -1,0 +1,80 @@
+"""micromall's core: the app factory. `gunicorn 'app:create_app()'` serves it; `micromall` is its command line."""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import fill_sandbox_pay_keys, load_config
+from app.extensions import db, init_redis, migrate
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the app. `config` overrides settings (tests); `environ` replaces os.environ (tests of the config)."""
+    instance_path = os.environ.get("MICROMALL_INSTANCE_PATH") or None
+    app = Flask("app", instance_path=instance_path, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    cfg = load_config(environ, config, instance_path=app.instance_path)
+    fill_sandbox_pay_keys(cfg, app.instance_path)
+    app.config.update(cfg)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=cfg["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(cfg["DATABASE_URL"]),
+        MAX_CONTENT_LENGTH=cfg["MAX_REQUEST_BYTES"],
+        JSON_SORT_KEYS=False,
+        TESTING=cfg["MICROMALL_ENV"] == "testing" or bool(cfg.get("TESTING")),
+    )
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    init_redis(app)
+
+    from app import jobs, wechat
+    from app.errors import register_error_handlers
+    from app.health import bp as health_bp
+
+    jobs.init_app(app)
+    wechat.init_app(app)
+    register_error_handlers(app)
+    app.register_blueprint(health_bp)
+    _register_adapters(app)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    if cfg["WECHAT_SANDBOX"] and cfg.get("SANDBOX_MOUNT", True):
+        from app.sandbox_mount import mount_sandbox
+
+        mount_sandbox(app)
+    return app
+
+
+def _register_adapters(app: Flask) -> None:
+    from miniprogram_api import register as register_miniprogram_api
+
+    register_miniprogram_api(app)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Several threads write in development and tests: wait for the lock instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    # MySQL drops idle connections after wait_timeout; recycle before that and check on checkout.
+    return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 20}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite enforces foreign keys only when asked, per connection; WAL lets readers run beside a writer."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

@@ -1,0 +1,161 @@
+"""The `micromall` command line: the Flask CLI of create_app, with the operator's commands (API.md)."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from urllib.parse import urlparse
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.config import ConfigError, settings_table
+from app.extensions import db
+
+
+def _create_app_or_exit() -> Flask:
+    from app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        for line in exc.problems:
+            click.echo(f"micromall: {line}", err=True)
+        sys.exit(2)
+
+
+def main() -> None:
+    FlaskGroup(create_app=_create_app_or_exit, help="micromall: WeChat front desk for offline shops.").main(
+        prog_name="micromall")
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli_merchant import catalog_cli, seed_demo_command, stock_cli, store_cli
+
+    for command in (serve, sandbox, worker, cron, show_config, seed_demo_command):
+        app.cli.add_command(command)
+    for group in (stock_cli, store_cli, catalog_cli):
+        app.cli.add_command(group)
+
+
+def prepare_database() -> None:
+    """Apply migrations; on an empty database, add the demo data (development's first run)."""
+    from flask_migrate import upgrade
+
+    from app.seed import database_is_empty, seed_demo
+
+    upgrade()
+    if current_app.config["MICROMALL_ENV"] != "production" and database_is_empty():
+        counts = seed_demo()
+        db.session.commit()
+        click.echo(f"Seeded demo data: {counts}")
+
+
+@click.command("serve")
+@click.option("--no-prepare", is_flag=True, help="Skip migrations and demo data.")
+@with_appcontext
+def serve(no_prepare: bool) -> None:
+    """Development server on PUBLIC_BASE_URL's host and port, with the sandbox and jobs in-process."""
+    app = current_app._get_current_object()
+    if not no_prepare:
+        prepare_database()
+    url = urlparse(app.config["PUBLIC_BASE_URL"])
+    host, port = url.hostname or "127.0.0.1", url.port or 5000
+    if app.extensions.get("micromall_redis") is None:
+        _start_periodic_thread(app)
+    click.echo(f"micromall listening on http://{host}:{port}  (API: http://{host}:{port}/api/v1, "
+               f"WeChat sandbox: {'in-process at /__sandbox__' if app.config['WECHAT_SANDBOX'] else 'off'})")
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _start_periodic_thread(app: Flask) -> None:
+    """Without Redis there is no RQ scheduler: run the periodic jobs on a thread (development only)."""
+    from app.jobs import execute
+    from app.schedule import PERIODIC
+
+    def loop() -> None:
+        last: dict[str, float] = {}
+        while True:
+            for target, every in PERIODIC:
+                if time.monotonic() - last.get(target, -every) >= every:
+                    last[target] = time.monotonic()
+                    with app.app_context():
+                        try:
+                            execute(target)
+                        except Exception:
+                            app.logger.exception("periodic job %s failed", target)
+            time.sleep(1)
+
+    threading.Thread(target=loop, name="periodic", daemon=True).start()
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5055, type=int)
+@with_appcontext
+def sandbox(host: str, port: int) -> None:
+    """Run the WeChat sandbox as its own server, with this app's WeChat settings."""
+    from app.sandbox_mount import sandbox_settings
+    from wechat_sandbox.__main__ import run
+
+    click.echo(f"WeChat sandbox on http://{host}:{port} (set WECHAT_API_BASE_URL and WECHATPAY_API_BASE_URL to it)")
+    run(sandbox_settings(current_app.config), host, port)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--no-cron", is_flag=True, help="Do not run the periodic-job scheduler in this process.")
+@with_appcontext
+def worker(burst: bool, no_cron: bool) -> None:
+    """An RQ worker with its scheduler (retries, delays), inside the app context; and the cron scheduler."""
+    from rq import SimpleWorker
+
+    from app.jobs import queue
+
+    q = queue()
+    if not no_cron and not burst:
+        threading.Thread(target=_run_cron, args=(q.connection,), name="cron", daemon=True).start()
+    # SimpleWorker runs jobs in this process, inside this app context: no fork, and the engine's pool is not
+    # shared with a child. Each job still gets its own app context and session (app.jobs.execute).
+    SimpleWorker([q], connection=q.connection).work(burst=burst, with_scheduler=True)
+
+
+@click.command("cron")
+@with_appcontext
+def cron() -> None:
+    """RQ's cron scheduler alone: enqueues the periodic jobs (expiry, reconciliation, no-shows)."""
+    from app.jobs import queue
+
+    _run_cron(queue().connection, in_main_thread=True)
+
+
+def _run_cron(connection, in_main_thread: bool = False) -> None:
+    from rq.cron import CronScheduler
+
+    from app.jobs import QUEUE_NAME, execute
+    from app.schedule import PERIODIC
+
+    class Scheduler(CronScheduler):
+        def _install_signal_handlers(self) -> None:
+            if in_main_thread:  # signal handlers can only be set from the main thread
+                super()._install_signal_handlers()
+
+    scheduler = Scheduler(connection=connection)
+    for target, every in PERIODIC:
+        scheduler.register(execute, QUEUE_NAME, args=(target,), interval=every, name=target)
+    scheduler.start()
+
+
+@click.command("config")
+@with_appcontext
+def show_config() -> None:
+    """Every setting, its meaning, and its value here (secrets masked)."""
+    for name, meaning, _default in settings_table():
+        value = current_app.config.get(name)
+        if value and any(word in name for word in ("SECRET", "KEY", "TOKEN")) and not name.endswith("_PATH") \
+                and name != "WECHATPAY_PUBLIC_KEY_ID":
+            value = "****"
+        click.echo(f"{name}={value if value is not None else ''}    # {meaning}")

@@ -1,0 +1,43 @@
+"""Ending an unpaid order: by the customer, or by the payment timeout. Stock goes back exactly once."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.catalog.stock import release_for_order
+from app.extensions import db
+from app.models import Order, OrderStatus, utcnow
+from app.orders.state import ConcurrentTransition, transition
+
+log = logging.getLogger(__name__)
+
+
+def cancel_unpaid(order: Order, reason: str, actor: str) -> None:
+    """pending_payment -> cancelled and the stock back to the store, in the caller's transaction. Raises
+    ConcurrentTransition when a racing change (payment, the other canceller) got there first."""
+    transition(order, OrderStatus.CANCELLED, reason, actor)
+    release_for_order(order)
+
+
+def due_order_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
+    return list(db.session.scalars(
+        select(Order.id).where(Order.status == OrderStatus.PENDING_PAYMENT.value, Order.expires_at <= (now or utcnow()))
+        .order_by(Order.expires_at).limit(limit)
+    ))
+
+
+def expire_order(order_id: int, now: datetime | None = None) -> bool:
+    """Cancel one unpaid order past its expiry; commits. Safe to run twice and against a customer cancelling at
+    the same moment: the guarded transition lets one of them through. Returns whether this call cancelled it."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT.value or order.expires_at > (now or utcnow()):
+        return False
+    try:
+        cancel_unpaid(order, "payment_timeout", "system:payment_timeout")
+        db.session.commit()
+        return True
+    except ConcurrentTransition:
+        db.session.rollback()
+        return False

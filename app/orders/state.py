@@ -1,0 +1,69 @@
+"""The order state machine: one transition table, one guarded UPDATE and one event row per change."""
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.errors import Conflict
+from app.extensions import db
+from app.models import Order, OrderEvent, OrderStatus, utcnow
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    # Staff may hand over a paid order that was never marked ready: the customer is at the counter.
+    S.PAID: frozenset({S.READY, S.PICKED_UP, S.REFUNDING}),
+    S.READY: frozenset({S.PICKED_UP, S.REFUNDING}),
+    # A payment that arrives after the order was cancelled: paid again if its stock can be re-reserved, else refunded.
+    S.CANCELLED: frozenset({S.PAID, S.REFUNDING}),
+    S.REFUNDING: frozenset({S.REFUNDED}),
+    S.PICKED_UP: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+    def __init__(self, order_no: str, from_status: str, to_status: str) -> None:
+        super().__init__(f"Order {order_no} cannot go from {from_status} to {to_status}.",
+                         {"order_no": order_no, "status": from_status, "to": to_status})
+
+
+class ConcurrentTransition(Conflict):
+    """Somebody else changed the order between our read and our guarded write; nothing was changed by us."""
+    code = "order_changed"
+
+    def __init__(self, order_no: str) -> None:
+        super().__init__(f"Order {order_no} was changed at the same moment; reload it and try again.",
+                         {"order_no": order_no})
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    return S(to_status) in TRANSITIONS[S(from_status)]
+
+
+def transition(order: Order, to: OrderStatus, reason: str, actor: str) -> None:
+    """Move `order` from the status we read to `to`, or raise. The UPDATE is guarded by the status we read, so of
+    two racing transitions exactly one writes; the loser raises ConcurrentTransition and must roll back."""
+    current = S(order.status)
+    if to not in TRANSITIONS[current]:
+        raise InvalidTransition(order.order_no, current.value, to.value)
+    now = utcnow()
+    result = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == current.value)
+        .values(status=to.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ConcurrentTransition(order.order_no)
+    set_committed_value(order, "status", to.value)
+    set_committed_value(order, "updated_at", now)
+    db.session.add(OrderEvent(order_id=order.id, from_status=current.value, to_status=to.value, reason=reason,
+                              actor=actor, created_at=now))
+    db.session.flush()
+
+
+def record_creation(order: Order, actor: str) -> None:
+    db.session.add(OrderEvent(order_id=order.id, from_status=None, to_status=order.status, reason="placed",
+                              actor=actor, created_at=order.created_at))

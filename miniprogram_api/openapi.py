@@ -1,0 +1,100 @@
+"""The OpenAPI 3.1 document of every route (a test fails when a route is missing from it).
+
+Operations are declared as rows — method, path, summary, who may call, parameters, body fields — and expanded into
+the document, so adding a route is adding a line here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from miniprogram_api import consumer
+
+PUBLIC, CUSTOMER, STAFF, WECHAT = "public", "customer", "staff", "wechat"
+
+# (method, path, summary, caller, query/path parameters, JSON body fields {name: (type, required)}, success status)
+OPERATIONS: list[tuple[str, str, str, str, dict[str, str], dict[str, tuple[str, bool]], int]] = [
+    ("get", "/healthz", "The process is up", PUBLIC, {}, {}, 200),
+    ("get", "/readyz", "Database and Redis are reachable", PUBLIC, {}, {}, 200),
+    ("get", "/api/v1/openapi.json", "This document", PUBLIC, {}, {}, 200),
+    ("post", "/api/v1/auth/login", "Log in with a wx.login() code (code2session)", PUBLIC, {},
+     {"code": ("string", True)}, 200),
+    ("get", "/api/v1/me", "The logged-in customer", CUSTOMER, {}, {}, 200),
+    ("post", "/api/v1/me/phone", "Bind the phone number from getPhoneNumber", CUSTOMER, {},
+     {"code": ("string", True)}, 200),
+    ("get", "/api/v1/stores", "Active stores, nearest first when lat/lng are given", PUBLIC,
+     {"lat": "number", "lng": "number", "radius_km": "number", "page": "integer", "per_page": "integer"}, {}, 200),
+    ("get", "/api/v1/stores/{store_id}", "One store with opening hours and open_now", PUBLIC,
+     {"store_id": "integer"}, {}, 200),
+    ("get", "/api/v1/categories", "The category tree", PUBLIC, {}, {}, 200),
+    ("get", "/api/v1/stores/{store_id}/products", "Products with SKUs, price and stock at the store", PUBLIC,
+     {"store_id": "integer", "category_id": "integer", "q": "string", "page": "integer", "per_page": "integer"},
+     {}, 200),
+    ("get", "/api/v1/products/{product_id}", "One product (stock at store_id when given)", PUBLIC,
+     {"product_id": "integer", "store_id": "integer"}, {}, 200),
+    ("get", "/api/v1/cart", "The cart at one store", CUSTOMER, {"store_id": "integer"}, {}, 200),
+    ("put", "/api/v1/cart/items", "Set a cart line's quantity (1..99)", CUSTOMER, {},
+     {"store_id": ("integer", True), "sku_id": ("integer", True), "quantity": ("integer", True)}, 200),
+    ("delete", "/api/v1/cart/items/{sku_id}", "Remove a cart line", CUSTOMER,
+     {"sku_id": "integer", "store_id": "integer"}, {}, 200),
+    ("post", "/api/v1/orders", "Place an order (Idempotency-Key honoured); 409 insufficient_stock", CUSTOMER,
+     {"Idempotency-Key": "header"},
+     {"store_id": ("integer", True), "items": ("array", True), "remark": ("string", False)}, 201),
+    ("get", "/api/v1/orders", "The customer's own orders", CUSTOMER,
+     {"status": "string", "page": "integer", "per_page": "integer"}, {}, 200),
+    ("get", "/api/v1/orders/{order_no}", "One of the customer's orders", CUSTOMER, {"order_no": "string"}, {}, 200),
+    ("post", "/api/v1/orders/{order_no}/cancel", "Cancel an unpaid order (stock released)", CUSTOMER,
+     {"order_no": "string"}, {}, 200),
+]
+
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
+}
+
+
+def _operation(method: str, path: str, summary: str, caller: str, params: dict[str, str],
+               body: dict[str, tuple[str, bool]], status: int) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+        "tags": [caller],
+        "responses": {str(status): {"description": "success"},
+                      "default": {"description": "error envelope",
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+    }
+    if caller in (CUSTOMER, STAFF):
+        op["security"] = [{"bearer": []}]
+    parameters = []
+    for name, kind in params.items():
+        where = "path" if f"{{{name}}}" in path else "header" if kind == "header" else "query"
+        parameters.append({"name": name, "in": where, "required": where == "path",
+                           "schema": {"type": "string" if kind == "header" else kind}})
+    if parameters:
+        op["parameters"] = parameters
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {name: {"type": kind} for name, (kind, _) in body.items()},
+            "required": [name for name, (_, required) in body.items() if required]}}}}
+    return op
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for row in OPERATIONS:
+        paths.setdefault(row[1], {})[row[0]] = _operation(*row)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "micromall", "version": "1",
+                 "description": "WeChat mini-program shop backend. Money is integer fen; errors use one envelope."},
+        "paths": paths,
+        "components": {"schemas": {"Error": ERROR_SCHEMA},
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+@consumer.get("/openapi.json")
+def openapi_json():
+    return jsonify(document())

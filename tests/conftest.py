@@ -1,0 +1,181 @@
+"""The test harness: the suite runs on SQLite (no Redis: the in-process fallbacks) and on MariaDB with real Redis.
+
+- Backends: MICROMALL_TEST_BACKENDS (default "sqlite,mariadb"). Under CI=true a backend whose service is down
+  fails the run at once; elsewhere its tests are skipped with the reason.
+- WeChat is the sandbox, served over real HTTP; any attempt to reach the real WeChat hosts fails the test.
+- Each test starts from empty tables, an empty Redis test database and a reset sandbox.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pymysql
+import pytest
+import redis as redis_lib
+import requests
+from sqlalchemy import delete
+
+from app import create_app
+from app.extensions import db
+from app.sandbox_mount import sandbox_settings
+from wechat_sandbox import create_sandbox_app
+from wechat_sandbox.server import RunningServer, serve_in_thread
+
+MARIADB = dict(host=os.environ.get("MICROMALL_TEST_MYSQL_HOST", "127.0.0.1"),
+               port=int(os.environ.get("MICROMALL_TEST_MYSQL_PORT", "3306")),
+               user=os.environ.get("MICROMALL_TEST_MYSQL_USER", "root"),
+               password=os.environ.get("MICROMALL_TEST_MYSQL_PASSWORD", ""))
+MARIADB_DB = os.environ.get("MICROMALL_TEST_MYSQL_DB", "micromall_test")
+REDIS_URL = os.environ.get("MICROMALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REAL_WECHAT_HOSTS = ("api.weixin.qq.com", "api.mch.weixin.qq.com", "mp.weixin.qq.com", "weixin.qq.com")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _mariadb_problem() -> str | None:
+    try:
+        conn = pymysql.connect(**MARIADB, connect_timeout=3)
+    except pymysql.MySQLError as exc:
+        return f"MariaDB at {MARIADB['host']}:{MARIADB['port']} is not reachable: {exc}"
+    with conn:
+        conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{MARIADB_DB}` CHARACTER SET utf8mb4 "
+                              "COLLATE utf8mb4_unicode_ci")
+    return None
+
+
+def _redis_problem() -> str | None:
+    try:
+        redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis_lib.RedisError as exc:
+        return f"Redis at {REDIS_URL} is not reachable: {exc}"
+    return None
+
+
+BACKENDS = [b.strip() for b in os.environ.get("MICROMALL_TEST_BACKENDS", "sqlite,mariadb").split(",") if b.strip()]
+_unavailable: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "mariadb" in BACKENDS:
+        problem = _mariadb_problem() or _redis_problem()
+        if problem:
+            if IN_CI:
+                pytest.exit(f"CI needs MariaDB and Redis: {problem}", returncode=3)
+            _unavailable["mariadb"] = problem
+
+
+# --- no call may reach the real WeChat -------------------------------------------------------------------------
+_real_getaddrinfo = socket.getaddrinfo
+_wechat_attempts: list[str] = []
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, str) and any(host == h or host.endswith("." + h) for h in REAL_WECHAT_HOSTS):
+        _wechat_attempts.append(host)
+        raise OSError(f"test tried to reach the real WeChat host {host}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def no_real_wechat() -> Iterator[None]:
+    _wechat_attempts.clear()
+    yield
+    if _wechat_attempts:
+        pytest.fail(f"the test tried to reach the real WeChat: {sorted(set(_wechat_attempts))}")
+
+
+# --- the WeChat sandbox over real HTTP ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("instance"))
+    os.environ["MICROMALL_INSTANCE_PATH"] = path  # dev pay keys are generated once, here
+    return path
+
+
+def base_config(instance_dir: str) -> dict[str, Any]:
+    return {"MICROMALL_ENV": "testing", "WECHAT_SANDBOX": True, "SANDBOX_MOUNT": False, "JOBS_EAGER": True,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789"}
+
+
+@pytest.fixture(scope="session")
+def wechat_sandbox(instance_dir: str) -> Iterator[RunningServer]:
+    """One sandbox for the session, configured with the same apps and keys as the app under test."""
+    probe = create_app({**base_config(instance_dir), "DATABASE_URL": "sqlite://"})
+    server = serve_in_thread(create_sandbox_app(sandbox_settings(probe.config, notify_schedule_s=(0.2, 0.5, 1.0))))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(wechat_sandbox: RunningServer) -> RunningServer:
+    requests.post(f"{wechat_sandbox.base_url}/sandbox/reset", timeout=5).raise_for_status()
+    return wechat_sandbox
+
+
+# --- the app on each backend ----------------------------------------------------------------------------------
+_schema_ready: set[str] = set()
+
+
+def _database_url(backend: str, tmp_root: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{os.path.join(tmp_root, 'test.sqlite3')}"
+    return (f"mysql+pymysql://{MARIADB['user']}:{MARIADB['password']}@{MARIADB['host']}:{MARIADB['port']}/"
+            f"{MARIADB_DB}?charset=utf8mb4")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param in _unavailable:
+        pytest.skip(_unavailable[request.param])
+    return request.param
+
+
+@pytest.fixture
+def app_config(backend: str, instance_dir: str, sandbox: RunningServer) -> dict[str, Any]:
+    """Override entries in a test (`app_config["X"] = …`) before the `app` fixture is first used."""
+    config = base_config(instance_dir)
+    config.update(DATABASE_URL=_database_url(backend, instance_dir), WECHAT_API_BASE_URL=sandbox.base_url,
+                  WECHATPAY_API_BASE_URL=sandbox.base_url)
+    if backend == "mariadb":
+        config["REDIS_URL"] = REDIS_URL
+    return config
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any], backend: str):
+    app = create_app(app_config)
+    with app.app_context():
+        if backend not in _schema_ready:
+            db.drop_all()
+            db.create_all()
+            _schema_ready.add(backend)
+        _empty_tables()
+        redis = app.extensions["micromall_redis"]
+        if redis is not None:
+            redis.flushdb()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(delete(table))
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
