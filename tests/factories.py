@@ -46,7 +46,8 @@ def product(title: str | None = None, specs: tuple[tuple[str, int], ...] = (("ца
 
 
 def login(client, openid: str = "alice") -> dict[str, str]:
-    """Log in through the sandbox's code2session (code `sandbox-<openid>`); returns the auth header."""
-    response = client.post("/api/v1/auth/login", json={"code": f"sandbox-{openid}"})
+    """Log in through the sandbox's code2session (a fresh one-time code `sandbox-<openid>.<n>` each time, as
+    wx.login gives); returns the auth header."""
+    response = client.post("/api/v1/auth/login", json={"code": f"sandbox-{openid}.{next(_counter)}"})
     assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
