@@ -133,20 +133,9 @@ def cron() -> None:
 
 
 def _run_cron(connection, in_main_thread: bool = False) -> None:
-    from rq.cron import CronScheduler
+    from app.schedule import build_cron_scheduler
 
-    from app.jobs import QUEUE_NAME, execute
-    from app.schedule import PERIODIC
-
-    class Scheduler(CronScheduler):
-        def _install_signal_handlers(self) -> None:
-            if in_main_thread:  # signal handlers can only be set from the main thread
-                super()._install_signal_handlers()
-
-    scheduler = Scheduler(connection=connection)
-    for target, every in PERIODIC:
-        scheduler.register(execute, QUEUE_NAME, args=(target,), interval=every, name=target)
-    scheduler.start()
+    build_cron_scheduler(connection, install_signal_handlers=in_main_thread).start()
 
 
 @click.command("config")

@@ -30,6 +30,14 @@ SANDBOX_APPS = {
 SANDBOX_OA_TOKEN = "sandboxtoken"
 SANDBOX_OA_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 chars, like an EncodingAESKey
 SANDBOX_MCHID = "1900000001"
+# Template ids the sandbox accepts (it checks only that one is given); real ones come from the WeChat consoles.
+SANDBOX_TEMPLATES = {
+    "SUBSCRIBE_TEMPLATE_ORDER_PAID": "sandbox-subscribe-order-paid",
+    "SUBSCRIBE_TEMPLATE_ORDER_READY": "sandbox-subscribe-order-ready",
+    "SUBSCRIBE_TEMPLATE_ORDER_PICKED_UP": "sandbox-subscribe-order-picked-up",
+    "SUBSCRIBE_TEMPLATE_ORDER_REFUNDED": "sandbox-subscribe-order-refunded",
+    "OFFICIAL_ACCOUNT_TEMPLATE_ORDER_STATUS": "sandbox-oa-order-status",
+}
 
 
 def _bool(value: str) -> bool:
@@ -69,6 +77,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OFFICIAL_ACCOUNT_TOKEN", "official account callback token", str),
     Setting("OFFICIAL_ACCOUNT_AES_KEY", "EncodingAESKey (43 chars); unset: plaintext mode only", str),
     Setting("OFFICIAL_ACCOUNT_PREVIOUS_AES_KEY", "the key before a key change, accepted meanwhile", str),
+    Setting("OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE", "1: refuse plaintext callback messages (safe mode only)", _bool,
+            False),
+    Setting("SUBSCRIBE_TEMPLATE_ORDER_PAID", "mini-program subscribe template: order paid; unset: not sent", str),
+    Setting("SUBSCRIBE_TEMPLATE_ORDER_READY", "mini-program subscribe template: order ready", str),
+    Setting("SUBSCRIBE_TEMPLATE_ORDER_PICKED_UP", "mini-program subscribe template: order picked up", str),
+    Setting("SUBSCRIBE_TEMPLATE_ORDER_REFUNDED", "mini-program subscribe template: order refunded", str),
+    Setting("OFFICIAL_ACCOUNT_TEMPLATE_ORDER_STATUS", "official-account template: order status; unset: not sent",
+            str),
     Setting("WECHATPAY_MCHID", "merchant id", str),
     Setting("WECHATPAY_MERCHANT_SERIAL_NO", "serial of the merchant API certificate", str),
     Setting("WECHATPAY_PRIVATE_KEY_PATH", "merchant API private key (PEM)", str),
@@ -162,6 +178,8 @@ def _fill_development_defaults(cfg: dict[str, Any], instance_path: str | None) -
         cfg["OFFICIAL_ACCOUNT_TOKEN"] = cfg["OFFICIAL_ACCOUNT_TOKEN"] or SANDBOX_OA_TOKEN
         cfg["OFFICIAL_ACCOUNT_AES_KEY"] = cfg["OFFICIAL_ACCOUNT_AES_KEY"] or SANDBOX_OA_AES_KEY
         cfg["WECHATPAY_MCHID"] = cfg["WECHATPAY_MCHID"] or SANDBOX_MCHID
+        for name, template_id in SANDBOX_TEMPLATES.items():
+            cfg[name] = cfg[name] or template_id
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"] or "https://api.weixin.qq.com"
     cfg["WECHATPAY_API_BASE_URL"] = cfg["WECHATPAY_API_BASE_URL"] or "https://api.mch.weixin.qq.com"
 

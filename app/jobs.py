@@ -36,7 +36,10 @@ class PendingJob:
 
 def enqueue(target: str, *args: Any, job_id: str | None = None, retries: tuple[int, ...] = ()) -> None:
     """Run `target(*args)` in the background once the current transaction commits (dropped on rollback)."""
-    pending = db.session.info.setdefault(_PENDING_KEY, [])
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any SQL is still a rollback that drops this job
+    pending = session.info.setdefault(_PENDING_KEY, [])
     pending.append((current_app._get_current_object(), PendingJob(target, args, job_id, retries)))
 
 
@@ -106,6 +109,8 @@ def _after_commit(session: Session) -> None:
             log.exception("could not enqueue %s%r", job.target, job.args)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction) -> None:
+    # Any rollback of the outer transaction drops the jobs (even one that ran no SQL); a savepoint's does not.
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING_KEY, None)

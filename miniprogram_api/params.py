@@ -10,6 +10,7 @@ from flask import request
 from app.errors import invalid_field
 
 MAX_PER_PAGE = 100
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 def json_body() -> dict[str, Any]:
@@ -37,6 +38,9 @@ def body_int(body: dict[str, Any], name: str, *, minimum: int | None = None, max
 def _check_int(name: str, value: Any, minimum: int | None, maximum: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid_field(name, "must be an integer")
+    # Every id and count lives in a 32-bit INT column: larger numbers are refused here, not by the driver.
+    minimum = INT_MIN if minimum is None else minimum
+    maximum = INT_MAX if maximum is None else maximum
     if minimum is not None and value < minimum:
         raise invalid_field(name, f"must be at least {minimum}")
     if maximum is not None and value > maximum:

@@ -131,6 +131,8 @@ def _database_url(backend: str, tmp_root: str) -> str:
 # For tests of what only a real server shows (row locks under concurrency, Redis shared between processes):
 # they run on MariaDB + Redis only, instead of running and skipping on SQLite.
 mariadb_only = pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+# For the embedded default's own paths (no Redis: in-process jobs, in-process caches).
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,11 +1,14 @@
 """Every model, imported here so Alembic and create_all see the whole schema."""
 from app.models.catalog import Category, Product, Sku, StoreStock
 from app.models.customers import Customer, CustomerSession
+from app.models.followers import Follower, ReplyRule
+from app.models.notifications import NotificationLog, NotificationStatus
 from app.models.orders import CartItem, Order, OrderEvent, OrderItem, OrderStatus
 from app.models.stores import Store, StoreHours
 from app.models.types import UTCDateTime, utcnow
 
 __all__ = [
-    "CartItem", "Category", "Customer", "CustomerSession", "Order", "OrderEvent", "OrderItem", "OrderStatus",
-    "Product", "Sku", "Store", "StoreHours", "StoreStock", "UTCDateTime", "utcnow",
+    "CartItem", "Category", "Customer", "CustomerSession", "Follower", "NotificationLog", "NotificationStatus",
+    "Order", "OrderEvent", "OrderItem", "OrderStatus", "Product", "ReplyRule", "Sku", "Store", "StoreHours",
+    "StoreStock", "UTCDateTime", "utcnow",
 ]

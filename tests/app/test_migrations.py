@@ -7,7 +7,9 @@ from flask_migrate import downgrade, upgrade
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import MARIADB
+from tests.conftest import MARIADB, MARIADB_DB
+
+MIGRATIONS_DB = f"{MARIADB_DB}_migrations"
 
 
 def _fresh_url(backend: str, tmp_path) -> str:
@@ -15,10 +17,10 @@ def _fresh_url(backend: str, tmp_path) -> str:
         return f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
     with pymysql.connect(**MARIADB) as conn:
         cursor = conn.cursor()
-        cursor.execute("DROP DATABASE IF EXISTS micromall_migrations")
-        cursor.execute("CREATE DATABASE micromall_migrations CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        cursor.execute(f"DROP DATABASE IF EXISTS `{MIGRATIONS_DB}`")
+        cursor.execute(f"CREATE DATABASE `{MIGRATIONS_DB}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     return (f"mysql+pymysql://{MARIADB['user']}:{MARIADB['password']}@{MARIADB['host']}:{MARIADB['port']}"
-            "/micromall_migrations?charset=utf8mb4")
+            f"/{MIGRATIONS_DB}?charset=utf8mb4")
 
 
 def test_migrated_schema_equals_models(backend, app_config, tmp_path):

@@ -1,0 +1,1 @@
+"""Followers of the official account: who they are, where they came from, and which Customer they are."""
