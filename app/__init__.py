@@ -58,8 +58,12 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
 
 def _register_adapters(app: Flask) -> None:
     from miniprogram_api import register as register_miniprogram_api
+    from official_account import register as register_official_account
+    from payments import register as register_payments
 
     register_miniprogram_api(app)
+    register_official_account(app)
+    register_payments(app)
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -44,8 +44,45 @@ OPERATIONS: list[tuple[str, str, str, str, dict[str, str], dict[str, tuple[str, 
     ("get", "/api/v1/orders", "The customer's own orders", CUSTOMER,
      {"status": "string", "page": "integer", "per_page": "integer"}, {}, 200),
     ("get", "/api/v1/orders/{order_no}", "One of the customer's orders", CUSTOMER, {"order_no": "string"}, {}, 200),
-    ("post", "/api/v1/orders/{order_no}/cancel", "Cancel an unpaid order (stock released)", CUSTOMER,
+    ("post", "/api/v1/orders/{order_no}/cancel",
+     "Cancel: unpaid -> cancelled (stock released, WeChat order closed); paid/ready -> refund started", CUSTOMER,
      {"order_no": "string"}, {}, 200),
+    ("post", "/api/v1/orders/{order_no}/pay", "JSAPI prepay: the wx.requestPayment fields", CUSTOMER,
+     {"order_no": "string"}, {}, 200),
+    ("post", "/payments/wechatpay/notify", "WeChat Pay v3 payment notification (204 taken, 4xx FAIL)", WECHAT,
+     {}, {}, 204),
+    ("post", "/payments/wechatpay/refund-notify", "WeChat Pay v3 refund notification (204 taken, 4xx FAIL)",
+     WECHAT, {}, {}, 204),
+    ("get", "/wechat/official-account", "Official-account URL check: echoes echostr for a valid signature", WECHAT,
+     {"signature": "string", "timestamp": "string", "nonce": "string", "echostr": "string"}, {}, 200),
+    ("post", "/wechat/official-account", "Official-account messages and events (XML; plaintext or safe mode)",
+     WECHAT, {"signature": "string", "timestamp": "string", "nonce": "string", "encrypt_type": "string",
+              "msg_signature": "string", "openid": "string"}, {}, 200),
+]
+
+# Store pickup (issue 5). Error codes beyond API.md: 400 qr_token_invalid / qr_token_expired (a forged or stale QR
+# token), 404 invite_not_found, 409 invite_used / invite_expired / staff_already_bound, 403 seat_disabled.
+OPERATIONS += [
+    ("get", "/api/v1/orders/{order_no}/pickup", "The pickup code and a fresh QR token of a paid or ready order; "
+     "409 order_not_redeemable otherwise", CUSTOMER, {"order_no": "string"}, {}, 200),
+    ("post", "/api/v1/staff/auth/login", "Staff login with a staff-app wx.login() code; 403 staff_not_bound", PUBLIC,
+     {}, {"code": ("string", True)}, 200),
+    ("post", "/api/v1/staff/auth/bind", "Bind the staff openid to the seat of a one-time invite", PUBLIC, {},
+     {"code": ("string", True), "invite_code": ("string", True)}, 200),
+    ("post", "/api/v1/staff/staff/invites", "Manager: a one-time invite for a seat of their store (a new seat "
+     "without seat_id)", STAFF, {}, {"seat_id": ("integer", False), "role": ("string", False),
+                                    "name": ("string", False)}, 201),
+    ("post", "/api/v1/staff/pickups/lookup", "Preview the pickup a code or QR token names; 404 pickup_not_found, "
+     "403 wrong_store, 429 rate_limited", STAFF, {}, {"code": ("string", False), "qr_token": ("string", False)}, 200),
+    ("post", "/api/v1/staff/pickups/redeem", "Hand the order over, once; 409 already_redeemed, 404 pickup_not_found, "
+     "403 wrong_store, 409 order_not_redeemable, 429 rate_limited", STAFF, {},
+     {"code": ("string", False), "qr_token": ("string", False)}, 200),
+    ("post", "/api/v1/staff/orders/{order_no}/ready", "The order is prepared: status ready, the customer is told",
+     STAFF, {"order_no": "string"}, {}, 200),
+    ("get", "/api/v1/staff/pickups", "The store's orders awaiting pickup, oldest first", STAFF,
+     {"status": "string", "page": "integer", "per_page": "integer"}, {}, 200),
+    ("get", "/api/v1/staff/redemptions", "The store's redemption log (a clerk sees their own attempts)", STAFF,
+     {"page": "integer", "per_page": "integer"}, {}, 200),
 ]
 
 ERROR_SCHEMA = {

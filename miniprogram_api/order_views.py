@@ -9,10 +9,10 @@ from app.errors import NotFound, invalid_field
 from app.extensions import db
 from app.models import Order, OrderStatus
 from app.orders import cart
-from app.orders.cancellation import cancel_unpaid
+from app.orders.cancellation import cancel_by_customer
 from app.orders.placement import MAX_LINES, MAX_QUANTITY, place_order
 from app.orders.queries import customer_order, customer_orders
-from app.orders.state import InvalidTransition
+from app.payments.service import start_payment
 from miniprogram_api import consumer
 from miniprogram_api.auth import current_customer, customer_required
 from miniprogram_api.params import body_int, body_list, body_str, json_body, page_of, paging, query_str
@@ -91,8 +91,13 @@ def get_order(order_no: str):
 @customer_required
 def cancel_order(order_no: str):
     order = _order_or_404(order_no)
-    if order.status != OrderStatus.PENDING_PAYMENT.value:
-        raise InvalidTransition(order.order_no, order.status, OrderStatus.CANCELLED.value)
-    cancel_unpaid(order, "customer_cancel", f"customer:{current_customer().id}")
+    cancel_by_customer(order, current_customer().id)
     db.session.commit()
     return jsonify(order_json(order))
+
+
+@consumer.post("/orders/<order_no>/pay")
+@customer_required
+def pay_order(order_no: str):
+    """The wx.requestPayment fields: {timeStamp, nonceStr, package, signType, paySign}."""
+    return jsonify(start_payment(_order_or_404(order_no), current_customer()))

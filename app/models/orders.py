@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.payments import Payment
 from app.models.stores import Store
 from app.models.types import UTCDateTime, utcnow
 
@@ -20,6 +21,8 @@ class OrderStatus(str, enum.Enum):
     CANCELLED = "cancelled"
     REFUNDING = "refunding"
     REFUNDED = "refunded"
+    # WeChat refused or closed the refund: the money is still with the shop and a person must act.
+    REFUND_FAILED = "refund_failed"
 
     def __str__(self) -> str:
         return self.value
@@ -56,6 +59,7 @@ class Order(db.Model):
     store: Mapped["Store"] = relationship(lazy="joined", innerjoin=True)
     items: Mapped[list["OrderItem"]] = relationship(back_populates="order", order_by="OrderItem.sku_id")
     events: Mapped[list["OrderEvent"]] = relationship(order_by="OrderEvent.id", viewonly=True)
+    payment: Mapped["Payment | None"] = relationship(viewonly=True, uselist=False)
 
 
 class OrderItem(db.Model):

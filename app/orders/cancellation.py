@@ -9,7 +9,8 @@ from sqlalchemy import select
 from app.catalog.stock import release_for_order
 from app.extensions import db
 from app.models import Order, OrderStatus, utcnow
-from app.orders.state import ConcurrentTransition, transition
+from app import jobs
+from app.orders.state import ConcurrentTransition, InvalidTransition, transition
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,22 @@ def cancel_unpaid(order: Order, reason: str, actor: str) -> None:
     ConcurrentTransition when a racing change (payment, the other canceller) got there first."""
     transition(order, OrderStatus.CANCELLED, reason, actor)
     release_for_order(order)
+
+
+def cancel_by_customer(order: Order, customer_id: int) -> None:
+    """Unpaid: cancelled, stock back, and its WeChat order closed after the commit. Paid and not picked up: the
+    refund starts. The caller commits."""
+    from app.payments.refunds import start_refund
+
+    actor = f"customer:{customer_id}"
+    if order.status == OrderStatus.PENDING_PAYMENT.value:
+        cancel_unpaid(order, "customer_cancel", actor)
+        if order.payment is not None:
+            jobs.enqueue("app.payments.reconciliation:close_at_wechat", order.id)
+    elif order.status in (OrderStatus.PAID.value, OrderStatus.READY.value):
+        start_refund(order, "customer_cancel", actor)
+    else:
+        raise InvalidTransition(order.order_no, order.status, OrderStatus.CANCELLED.value)
 
 
 def due_order_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
@@ -31,8 +48,12 @@ def due_order_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
 def expire_order(order_id: int, now: datetime | None = None) -> bool:
     """Cancel one unpaid order past its expiry; commits. Safe to run twice and against a customer cancelling at
     the same moment: the guarded transition lets one of them through. Returns whether this call cancelled it."""
+    from app.payments.reconciliation import settle_before_expiry
+
     order = db.session.get(Order, order_id)
     if order is None or order.status != OrderStatus.PENDING_PAYMENT.value or order.expires_at > (now or utcnow()):
+        return False
+    if not settle_before_expiry(order):  # paid after all, or WeChat Pay could not be asked: not now
         return False
     try:
         cancel_unpaid(order, "payment_timeout", "system:payment_timeout")

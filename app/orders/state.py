@@ -16,7 +16,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.READY: frozenset({S.PICKED_UP, S.REFUNDING}),
     # A payment that arrives after the order was cancelled: paid again if its stock can be re-reserved, else refunded.
     S.CANCELLED: frozenset({S.PAID, S.REFUNDING}),
-    S.REFUNDING: frozenset({S.REFUNDED}),
+    S.REFUNDING: frozenset({S.REFUNDED, S.REFUND_FAILED}),
+    S.REFUND_FAILED: frozenset({S.REFUNDING}),  # a person retries it
     S.PICKED_UP: frozenset(),
     S.REFUNDED: frozenset(),
 }

@@ -1,0 +1,158 @@
+"""Paying for an order: the prepay, and applying a transaction that WeChat Pay reports as paid (from a
+notification or from a query), exactly once, including a payment that arrives after the order was cancelled."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app import jobs
+from app.catalog.stock import InsufficientStock, order_lines, reserve
+from app.errors import Conflict, UpstreamUnavailable
+from app.extensions import db
+from app.models import Customer, Order, OrderStatus, Payment, utcnow
+from app.orders.state import transition
+from app.payments.gateway import GatewayError, Transaction, gateway
+
+log = logging.getLogger(__name__)
+S = OrderStatus
+# WeChat keeps a prepay_id for two hours; a new one is asked for a little before that.
+PREPAY_LIFETIME = timedelta(hours=2) - timedelta(minutes=5)
+
+
+def start_payment(order: Order, customer: Customer) -> dict[str, Any]:
+    """The wx.requestPayment fields for an unpaid order. The amount and the payer come from the server's order and
+    customer, never from the client; a prepay still valid is reused. Commits the payment row."""
+    now = utcnow()
+    if order.status != S.PENDING_PAYMENT.value:
+        raise Conflict(f"Order {order.order_no} is {order.status} and cannot be paid.",
+                       {"order_no": order.order_no, "status": order.status}, code="order_not_payable")
+    if order.expires_at <= now:
+        raise Conflict(f"Order {order.order_no} expired at {order.expires_at.isoformat()}.",
+                       {"order_no": order.order_no}, code="order_expired")
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if payment and payment.prepay_id and payment.prepay_expires_at and payment.prepay_expires_at > now:
+        return gateway().payment_params(payment.prepay_id)
+    db.session.commit()  # no transaction stays open across the call to WeChat
+    try:
+        prepay_id = gateway().prepay(out_trade_no=order.order_no, description=_description(order),
+                                     total_fen=order.total_fen, payer_openid=customer.openid,
+                                     time_expire=order.expires_at)
+    except GatewayError as exc:
+        if exc.code == "ORDERPAID":  # paid at WeChat, notification not here yet: ask now
+            jobs.enqueue("app.payments.reconciliation:reconcile_order", order.id)
+            db.session.commit()
+            raise Conflict(f"Order {order.order_no} is already paid.", {"order_no": order.order_no},
+                           code="order_not_payable") from exc
+        raise UpstreamUnavailable("WeChat Pay is not available right now; please try again.",
+                                  {"code": exc.code}) from exc
+    _save_prepay(order, customer, prepay_id, now)
+    return gateway().payment_params(prepay_id)
+
+
+def _description(order: Order) -> str:
+    first = order.items[0].title
+    more = f" 等{sum(i.quantity for i in order.items)}件" if len(order.items) > 1 or order.items[0].quantity > 1 else ""
+    return f"{order.store.name}-{first}{more}"[:127]
+
+
+def _save_prepay(order: Order, customer: Customer, prepay_id: str, now) -> None:
+    values = dict(prepay_id=prepay_id, prepay_expires_at=min(now + PREPAY_LIFETIME, order.expires_at))
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if payment is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.total_fen,
+                                       payer_openid=customer.openid, created_at=now, **values))
+        except IntegrityError:  # a second tap of "pay" at the same moment: same params, same prepay at WeChat
+            payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if payment is not None:
+        for name, value in values.items():
+            setattr(payment, name, value)
+    db.session.commit()
+
+
+def check_transaction(transaction: Transaction, order: Order | None) -> str | None:
+    """Why this transaction must not be trusted for this order, or None. Every field WeChat signs is checked."""
+    if transaction.mchid != gateway().mchid:
+        return "mchid_mismatch"
+    if transaction.appid != gateway().appid:
+        return "appid_mismatch"
+    if order is None:
+        return "unknown_order"
+    if transaction.trade_state != "SUCCESS":
+        return f"trade_state_{transaction.trade_state.lower()}"
+    if transaction.total_fen != order.total_fen:
+        return "amount_mismatch"
+    if not transaction.transaction_id:
+        return "no_transaction_id"
+    return None
+
+
+def apply_paid_transaction(order: Order, transaction: Transaction, source: str) -> str:
+    """Record a checked SUCCESS transaction against its order, once. Returns the outcome; the caller commits.
+
+    - pending_payment -> paid.
+    - cancelled (a late payment): paid again if its stock can be taken again, else refunding (automatic refund).
+    - already recorded with this transaction_id: a repeat, nothing changes.
+    """
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if payment is not None and payment.transaction_id == transaction.transaction_id:
+        return "repeat"
+    if payment is not None and payment.transaction_id:
+        log.error("order %s paid twice: %s then %s", order.order_no, payment.transaction_id,
+                  transaction.transaction_id)
+        return "second_transaction_needs_a_person"
+    payment = _record_transaction(order, payment, transaction)
+    actor = f"wechatpay:{source}"
+    if order.status == S.PENDING_PAYMENT.value:
+        transition(order, S.PAID, "payment_received", actor)
+        _on_paid(order)
+        return "applied"
+    if order.status == S.CANCELLED.value:
+        return _apply_late_payment(order, actor)
+    log.warning("payment for order %s in status %s recorded without a transition", order.order_no, order.status)
+    return f"recorded_in_{order.status}"
+
+
+def _record_transaction(order: Order, payment: Payment | None, transaction: Transaction) -> Payment:
+    if payment is None:
+        payment = Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.total_fen,
+                          payer_openid=transaction.payer_openid or "")
+        db.session.add(payment)
+    payment.transaction_id = transaction.transaction_id
+    payment.paid_at = transaction.success_time or utcnow()
+    if transaction.payer_openid:
+        payment.payer_openid = transaction.payer_openid
+    db.session.flush()  # the unique transaction_id stops a concurrent second recording here
+    return payment
+
+
+def _apply_late_payment(order: Order, actor: str) -> str:
+    try:
+        with db.session.begin_nested():
+            reserve(order.store_id, order_lines(order))
+    except InsufficientStock:
+        from app.payments.refunds import start_refund
+
+        transition(order, S.REFUNDING, "late_payment_no_stock", actor)
+        start_refund(order, "late_payment_no_stock", actor, already_refunding=True)
+        return "late_refunded"
+    db.session.execute(Order.__table__.update().where(Order.__table__.c.id == order.id).values(stock_reserved=True))
+    set_committed_value(order, "stock_reserved", True)
+    transition(order, S.PAID, "late_payment_rereserved", actor)
+    _on_paid(order)
+    return "late_paid"
+
+
+def _on_paid(order: Order) -> None:
+    """What follows a payment, in the same transaction: the pickup code; after the commit: the customer's message."""
+    from app.notifications.sending import enqueue_order_notification
+    from app.pickup.codes import issue_for_order
+
+    issue_for_order(order)
+    enqueue_order_notification(order, "paid")

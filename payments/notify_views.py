@@ -1,0 +1,56 @@
+"""WeChat Pay v3 notifications: verified and decrypted here, applied once by the domain.
+
+Answers (WeChat Pay's contract): 204 when taken, first time or repeat; 4xx/5xx with {"code": "FAIL", "message"}
+when it must be retried or is rejected. Nothing is changed before the signature is verified.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+
+from app.payments.notifications import handle_refund_notification, handle_transaction_notification
+from payments.gateway import refund_state_from, transaction_from
+from payments.wechatpay_v3 import DecryptError, MalformedMessageError, SignTestProbe, VerificationError
+
+bp = Blueprint("wechatpay", __name__, url_prefix="/payments/wechatpay")
+log = logging.getLogger(__name__)
+
+
+def _fail(status: int, message: str):
+    return jsonify(code="FAIL", message=message), status
+
+
+def _parse():
+    """The verified, decrypted notification, or the FAIL answer to give."""
+    client = current_app.extensions["wechatpay_client"]()
+    try:
+        return client.parse_notification(request.headers, request.get_data()), None
+    except SignTestProbe:
+        return None, _fail(400, "signature test probe refused")
+    except VerificationError as exc:
+        log.warning("WeChat Pay notification failed verification: %s", type(exc).__name__)
+        return None, _fail(401, f"verification failed: {type(exc).__name__}")
+    except (MalformedMessageError, DecryptError) as exc:
+        log.warning("WeChat Pay notification could not be read: %s", type(exc).__name__)
+        return None, _fail(400, f"unreadable notification: {type(exc).__name__}")
+
+
+@bp.post("/notify")
+def payment_notify():
+    notification, failure = _parse()
+    if failure:
+        return failure
+    answer = handle_transaction_notification(notification.id, notification.event_type,
+                                             transaction_from(notification.resource))
+    return ("", 204) if answer.accepted else _fail(400, answer.outcome)
+
+
+@bp.post("/refund-notify")
+def refund_notify():
+    notification, failure = _parse()
+    if failure:
+        return failure
+    answer = handle_refund_notification(notification.id, notification.event_type,
+                                        refund_state_from(notification.resource))
+    return ("", 204) if answer.accepted else _fail(400, answer.outcome)
