@@ -36,10 +36,11 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     init_redis(app)
 
-    from app import jobs, wechat
+    from app import jobs, logs, wechat
     from app.errors import register_error_handlers
     from app.health import bp as health_bp
 
+    logs.init_app(app)
     jobs.init_app(app)
     wechat.init_app(app)
     register_error_handlers(app)
@@ -49,6 +50,10 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     from app.cli import register_commands
 
     register_commands(app)
+    if cfg["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg["PROXY_HOPS"], x_proto=cfg["PROXY_HOPS"])  # type: ignore
     if cfg["WECHAT_SANDBOX"] and cfg.get("SANDBOX_MOUNT", True):
         from app.sandbox_mount import mount_sandbox
 

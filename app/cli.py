@@ -33,10 +33,13 @@ def main() -> None:
 def register_commands(app: Flask) -> None:
     from app.cli_merchant import catalog_cli, seed_demo_command, stock_cli, store_cli
 
-    for command in (serve, sandbox, worker, cron, show_config, seed_demo_command):
+    for command in (serve, sandbox, worker, cron, show_config, check_config, seed_demo_command):
         app.cli.add_command(command)
     for group in (stock_cli, store_cli, catalog_cli):
         app.cli.add_command(group)
+    from app.cli_staff import staff_cli
+
+    app.cli.add_command(staff_cli)
 
 
 def prepare_database() -> None:
@@ -148,3 +151,16 @@ def show_config() -> None:
                 and name != "WECHATPAY_PUBLIC_KEY_ID":
             value = "****"
         click.echo(f"{name}={value if value is not None else ''}    # {meaning}")
+
+
+@click.command("check-config")
+@with_appcontext
+def check_config() -> None:
+    """Check a production environment: keys, database, Redis, HTTPS URLs. Exits 1 if anything is wrong."""
+    from app.checks import run_checks
+
+    checks = run_checks(current_app._get_current_object())
+    for check in checks:
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    if not all(check.ok for check in checks):
+        raise SystemExit(1)

@@ -92,7 +92,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHATPAY_PUBLIC_KEY_ID", "WeChat Pay public key id (PUB_KEY_ID_…)", str),
     Setting("WECHATPAY_PUBLIC_KEY_PATH", "WeChat Pay public key (PEM)", str),
     Setting("WECHATPAY_PLATFORM_CERT_DIR", "optional platform certificates (older mode)", str),
+    Setting("WECHATPAY_MERCHANT_CERT_PATH", "optional merchant certificate (apiclient_cert.pem): check-config matches "
+            "it against the private key and the serial", str),
     Setting("PUBLIC_BASE_URL", "the HTTPS origin WeChat reaches", str, "http://127.0.0.1:5000"),
+    Setting("PROXY_HOPS", "reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are trusted", _int, 0),
     Setting("ORDER_PAYMENT_TIMEOUT_S", "unpaid orders expire after this", _int, 900),
     Setting("PICKUP_WINDOW_H", "paid orders not picked up in this window are refunded", _int, 72),
     Setting("LOGIN_TOKEN_TTL_S", "lifetime of a consumer or staff token", _int, 86400),

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.extensions import db, redis_client
+from app.extensions import db
+from app.logs import request_id_var
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "micromall"
@@ -32,6 +33,7 @@ class PendingJob:
     args: tuple[Any, ...]
     job_id: str | None = None
     retries: tuple[int, ...] = field(default=())  # seconds between retries, when the job is safe to repeat
+    request_id: str | None = None  # the request that caused it, carried into the job's log lines
 
 
 def enqueue(target: str, *args: Any, job_id: str | None = None, retries: tuple[int, ...] = ()) -> None:
@@ -40,12 +42,16 @@ def enqueue(target: str, *args: Any, job_id: str | None = None, retries: tuple[i
     if not session.in_transaction():
         session.begin()  # so that a rollback before any SQL is still a rollback that drops this job
     pending = session.info.setdefault(_PENDING_KEY, [])
-    pending.append((current_app._get_current_object(), PendingJob(target, args, job_id, retries)))
+    pending.append((current_app._get_current_object(),
+                    PendingJob(target, args, job_id, retries, request_id_var.get())))
 
 
 def execute(target: str, *args: Any) -> Any:
     """What RQ and the in-process runner call: resolve the target and run it in its own app context, so every job
     has its own session and one commit."""
+    rq_job = get_current_job()
+    if rq_job is not None and rq_job.meta.get("request_id"):
+        request_id_var.set(rq_job.meta["request_id"])
     module_name, func_name = target.split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     if has_app_context():
@@ -69,7 +75,7 @@ def queue(app: Flask | None = None) -> Queue:
 def _dispatch(app: Flask, job: PendingJob) -> None:
     connection = app.extensions["micromall_redis"]
     if connection is not None:
-        options: dict[str, Any] = {"job_id": job.job_id}
+        options: dict[str, Any] = {"job_id": job.job_id, "meta": {"request_id": job.request_id}}
         if job.retries:
             options["retry"] = Retry(max=len(job.retries), interval=list(job.retries))
         if job.job_id and Queue(QUEUE_NAME, connection=connection).fetch_job(job.job_id) is not None:
@@ -83,11 +89,13 @@ def _dispatch(app: Flask, job: PendingJob) -> None:
 
 
 def _run_logged(app: Flask, job: PendingJob) -> None:
+    token = request_id_var.set(job.request_id)
     with app.app_context():
         try:
             execute(job.target, *job.args)
         except Exception:
             log.exception("in-process job %s%r failed", job.target, job.args)
+    request_id_var.reset(token)
 
 
 def _executor(app: Flask) -> ThreadPoolExecutor:

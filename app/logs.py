@@ -1,0 +1,76 @@
+"""One JSON log line per request, and a request id that follows the work into the jobs it enqueues.
+
+What is logged is chosen, not dumped: the route template (never the raw path or query, which can carry codes), the
+status, the duration, and who called (customer or staff id). Tokens, codes, phone numbers and secrets never are.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+
+from flask import Flask, g, request
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+request_log = logging.getLogger("micromall.request")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        if request_id:
+            line["request_id"] = request_id
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def current_request_id() -> str | None:
+    return request_id_var.get()
+
+
+def init_app(app: Flask) -> None:
+    if not app.testing and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_token = request_id_var.set(g.request_id)
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log(response):
+        request_id = g.get("request_id")
+        if request_id is None:
+            return response
+        response.headers["X-Request-Id"] = request_id
+        fields = {"method": request.method, "route": request.url_rule.rule if request.url_rule else "(unmatched)",
+                  "status": response.status_code,
+                  "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 2),
+                  "remote_addr": request.remote_addr}
+        customer, staff = g.get("customer"), g.get("staff_seat")
+        if customer is not None:
+            fields["customer_id"] = customer.id
+        if staff is not None:
+            fields["staff_id"] = staff.id
+        request_log.info("request", extra={"fields": fields, "request_id": request_id})
+        return response
+
+    @app.teardown_request
+    def _reset(_exc) -> None:
+        token = g.pop("request_token", None)
+        if token is not None:
+            request_id_var.reset(token)

@@ -1,0 +1,49 @@
+"""One JSON line per request with its id, route, status, duration and caller; never tokens, codes or phones; the
+request id returned to the client and carried into the jobs the request enqueued."""
+import json
+import logging
+
+from app import jobs
+from app.logs import JsonFormatter
+from tests import factories
+from tests.conftest import mariadb_only
+
+
+def request_lines(caplog):
+    return [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "micromall.request"]
+
+
+def test_one_json_line_per_request_without_secrets(client, app_ctx, caplog):
+    caplog.set_level(logging.INFO, logger="micromall.request")
+    headers = factories.login(client)
+    caplog.clear()
+    response = client.post("/api/v1/me/phone", json={"code": "sandbox-phone-13800138000"},
+                           headers={**headers, "X-Request-Id": "req-abcdef123"})
+    assert response.headers["X-Request-Id"] == "req-abcdef123"
+    [line] = request_lines(caplog)
+    assert line["request_id"] == "req-abcdef123" and line["route"] == "/api/v1/me/phone"
+    assert line["status"] == 200 and line["duration_ms"] >= 0 and isinstance(line["customer_id"], int)
+    text = json.dumps(line, ensure_ascii=False)
+    token = headers["Authorization"].split()[1]
+    assert token not in text and "13800138000" not in text and "sandbox-phone" not in text
+
+
+def test_a_bad_incoming_request_id_is_replaced(client, caplog):
+    caplog.set_level(logging.INFO, logger="micromall.request")
+    response = client.get("/healthz", headers={"X-Request-Id": "bad id with spaces <script>"})
+    assert len(response.headers["X-Request-Id"]) == 32
+    assert request_lines(caplog)[-1]["request_id"] == response.headers["X-Request-Id"]
+
+
+@mariadb_only
+def test_the_request_id_is_carried_into_enqueued_jobs(client, app_ctx):
+    store_id = factories.store()
+    made = factories.product(stock={store_id: 5})
+    headers = factories.login(client)
+    order_no = client.post("/api/v1/orders", headers=headers, json={
+        "store_id": store_id, "items": [{"sku_id": made.sku_ids[0], "quantity": 1}]}).get_json()["order_no"]
+    client.post(f"/api/v1/orders/{order_no}/pay", headers=headers)
+    client.post(f"/api/v1/orders/{order_no}/cancel", headers={**headers, "X-Request-Id": "cancel-req-001"})
+    [job] = jobs.queue().get_jobs()
+    assert job.args[0] == "app.payments.reconciliation:close_at_wechat"
+    assert job.meta["request_id"] == "cancel-req-001"
