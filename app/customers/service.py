@@ -40,8 +40,11 @@ def exchange_code(client_name: str, code: str) -> dict:
 
 def login(code: str) -> tuple[str, int, Customer]:
     """Returns (token, expires_in, customer). The session_key stays in customer_sessions."""
+    from app.followers.service import link_customer
+
     result = exchange_code("miniprogram", code)
     customer = _upsert_customer(result["openid"], result.get("unionid"))
+    link_customer(customer)  # a follower of the official account who is this person, whoever came first
     ttl = current_app.config["LOGIN_TOKEN_TTL_S"]
     token = secrets.token_urlsafe(32)
     db.session.add(CustomerSession(token_hash=token_hash(token), customer_id=customer.id,

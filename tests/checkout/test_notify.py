@@ -136,8 +136,10 @@ def test_late_payment_without_stock_is_refunded_in_full(client, sandbox, placed,
     assert o.status == "refunding" and o.events[-1].reason == "late_payment_no_stock"
     assert stock_of(placed) == 1
     assert db.session.get(PaymentNotification, result["notification_id"]).outcome == "late_refunded"
-    refunds = requests.get(f"{sandbox.base_url}/sandbox/records", params={"kind": "v3/refund/domestic/refunds"},
-                           timeout=5).json()["items"]
+    # the refund request is a job: in-process it runs right after the notification's commit, on the server's thread
+    refunds = wait_for(lambda: requests.get(f"{sandbox.base_url}/sandbox/records",
+                                            params={"kind": "v3/refund/domestic/refunds"}, timeout=5).json()["items"],
+                       what="the refund request")
     assert [(r["payload"]["status"], r["payload"]["body"]["amount"]["refund"]) for r in refunds] == [
         (200, placed.total_fen)]
 
