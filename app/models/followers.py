@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Double, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -26,8 +26,9 @@ class Follower(db.Model):
     source_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"), index=True)
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_latitude: Mapped[float | None] = mapped_column(Float)
-    last_longitude: Mapped[float | None] = mapped_column(Float)
+    # DOUBLE: MySQL's FLOAT is single precision, about a metre off at these magnitudes.
+    last_latitude: Mapped[float | None] = mapped_column(Double)
+    last_longitude: Mapped[float | None] = mapped_column(Double)
     last_located_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,119 @@
+"""Verifying and opening what arrives at the callback, before anything runs.
+
+- The query's `signature` (SHA-1 over token, timestamp, nonce) must verify, and the timestamp must be within
+  REPLAY_WINDOW_S of our clock: a captured signature cannot be replayed later (403 otherwise).
+- Safe mode (`encrypt_type=aes`): `msg_signature` must cover the ciphertext (403), and the message is decrypted with
+  the current EncodingAESKey or, during a key change, the previous one; the reply uses the key that worked.
+- XML with a document type or entity declaration is refused before any parser sees it (400); the parser then runs
+  with entities disabled as well, and anything that is not a WeChat `<xml>` message is refused (400).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.messages import BaseMessage
+from wechatpy.utils import check_signature
+
+from app.errors import Forbidden, InvalidRequest
+
+# WeChat's clock and ours agree to seconds; five minutes leaves room for retries (15 s) and clock drift.
+REPLAY_WINDOW_S = 300
+_DECLARATIONS = ("<!doctype", "<!entity")
+
+
+@dataclass
+class Opened:
+    fields: dict[str, Any]  # the message's own XML fields
+    message: BaseMessage  # wechatpy's view of it
+    crypto: WeChatCrypto | None  # the key that opened it (safe mode), to encrypt the reply with
+
+
+def verify_signature(token: str, args: Mapping[str, str], now: float | None = None) -> None:
+    timestamp = args.get("timestamp", "")
+    try:
+        check_signature(token, args.get("signature", ""), timestamp, args.get("nonce", ""))
+    except InvalidSignatureException:
+        raise Forbidden("The signature does not verify.") from None
+    if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > REPLAY_WINDOW_S:
+        raise Forbidden("The timestamp is outside the accepted window.")
+
+
+def parse_xml(raw: bytes | str) -> dict[str, Any]:
+    """The fields of a WeChat `<xml>` document; declarations refused first, entities disabled in the parser."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise InvalidRequest("The body is not UTF-8.") from None
+    # Checked on the decoded text, which is what the parser gets (xmltodict feeds expat UTF-8 and ignores the
+    # declared encoding), so no other encoding can hide a declaration from this check.
+    lowered = text.lower()
+    if any(declaration in lowered for declaration in _DECLARATIONS):
+        raise InvalidRequest("Document type and entity declarations are not accepted.")
+    try:
+        document = xmltodict.parse(text, disable_entities=True)
+    except (ExpatError, ValueError):
+        raise InvalidRequest("The body is not well-formed XML.") from None
+    fields = document.get("xml") if isinstance(document, dict) else None
+    if not isinstance(fields, dict):
+        raise InvalidRequest("The body is not a WeChat <xml> message.")
+    return fields
+
+
+def _crypto_for(config: Mapping[str, Any], key: str) -> WeChatCrypto:
+    return WeChatCrypto(config["OFFICIAL_ACCOUNT_TOKEN"], key, config["OFFICIAL_ACCOUNT_APPID"])
+
+
+def _decrypt(envelope: dict[str, Any], args: Mapping[str, str],
+             config: Mapping[str, Any]) -> tuple[str, WeChatCrypto]:
+    keys = [key for key in (config.get("OFFICIAL_ACCOUNT_AES_KEY"), config.get("OFFICIAL_ACCOUNT_PREVIOUS_AES_KEY"))
+            if key]
+    if not keys:
+        raise InvalidRequest("Safe mode is not configured here (no EncodingAESKey).")
+    if not isinstance(envelope.get("Encrypt"), str):
+        raise InvalidRequest("A safe-mode message needs its <Encrypt> element.")
+    for key in keys:
+        crypto = _crypto_for(config, key)
+        try:
+            return crypto.decrypt_message(envelope, args.get("msg_signature", ""), args.get("timestamp", ""),
+                                          args.get("nonce", "")), crypto
+        except InvalidSignatureException:  # the same for every key: msg_signature does not involve the key
+            raise Forbidden("The msg_signature does not verify.") from None
+        except Exception:  # hostile ciphertext fails in many ways (padding, length, appid): all mean "not this key"
+            continue
+    raise InvalidRequest("The message does not decrypt with the current or the previous key.")
+
+
+def open_message(body: bytes, args: Mapping[str, str], config: Mapping[str, Any]) -> Opened:
+    envelope = parse_xml(body)
+    crypto = None
+    if args.get("encrypt_type") == "aes":
+        plaintext, crypto = _decrypt(envelope, args, config)
+        fields = parse_xml(plaintext)
+        text = plaintext
+    else:
+        if config.get("OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE"):
+            raise Forbidden("Only safe-mode (encrypted) messages are accepted.")
+        fields, text = envelope, body.decode("utf-8")
+    if not isinstance(fields.get("MsgType"), str) or not isinstance(fields.get("FromUserName"), str):
+        raise InvalidRequest("The message has no MsgType or FromUserName.")
+    if not str(fields.get("CreateTime", "")).isdigit() or not str(fields.get("MsgId", "0")).isdigit():
+        raise InvalidRequest("CreateTime and MsgId must be numbers.")
+    try:
+        message = parse_message(text)  # parsed again by wechatpy: xmltodict, entities disabled by default
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError):
+        raise InvalidRequest("The message is not one WeChat sends.") from None
+    return Opened(fields, message, crypto)
+
+
+def seal_reply(reply_xml: str, opened: Opened, nonce: str) -> str:
+    """The reply as WeChat expects it: plaintext, or encrypted with the key the message came in with."""
+    if opened.crypto is None:
+        return reply_xml
+    return opened.crypto.encrypt_message(reply_xml, nonce, str(int(time.time())))

@@ -1,0 +1,41 @@
+"""The callback WeChat calls: `GET` to check the URL, `POST` with messages and events (API.md)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from wechatpy.replies import create_reply
+
+from app.extensions import db
+from official_account import dedup, handlers
+from official_account.security import open_message, seal_reply, verify_signature
+
+bp = Blueprint("official_account", __name__)
+
+
+def _xml(body: str) -> Response:
+    return Response(body, content_type="application/xml; charset=utf-8")
+
+
+@bp.route("/wechat/official-account", methods=["GET", "POST"])
+def callback() -> Response:
+    config = current_app.config
+    verify_signature(config["OFFICIAL_ACCOUNT_TOKEN"], request.args)
+    if request.method == "GET":
+        return Response(request.args.get("echostr", ""), content_type="text/plain; charset=utf-8")
+    opened = open_message(request.get_data(), request.args, config)
+    key = dedup.key_for(opened.fields)
+    first, earlier_reply = dedup.claim(key)
+    if first:
+        try:
+            answer = handlers.dispatch(opened.message)
+            db.session.commit()
+        except Exception:
+            dedup.release(key)  # nothing was done: WeChat's retry may try again
+            raise
+        reply = create_reply(answer, opened.message, render=True) if answer else ""
+        dedup.store(key, reply)
+    else:
+        # A retry: the same reply once the first arrival has one, `success` while it is still being handled.
+        reply = earlier_reply or ""
+    if not reply:
+        return Response("success", content_type="text/plain; charset=utf-8")
+    return _xml(seal_reply(reply, opened, request.args.get("nonce", "")))

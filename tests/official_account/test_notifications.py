@@ -1,0 +1,88 @@
+"""Order notifications: each (order, kind, channel) sent once; 43101 recorded, not retried; transient errors are."""
+from __future__ import annotations
+
+import pytest
+from rq.job import Job
+
+from app.extensions import db
+from app.models import NotificationLog, Order
+from app.notifications import enqueue_order_notification, send_order_notification
+from app.notifications.sending import NotificationRetry
+from tests import factories
+from tests.official_account.conftest import fresh, place_order, run_jobs
+
+SUBSCRIBE, TEMPLATE = "cgi-bin/message/subscribe/send", "cgi-bin/message/template/send"
+
+
+@pytest.fixture
+def order_id(follower, wx, client, app_ctx) -> int:
+    """frank: a customer of the mini-program who also follows the official account (one unionid)."""
+    wx.person("u-frank", "frank-mp", "frank-oa")
+    store_id = factories.store("静安店")
+    sku_id = factories.product(stock={store_id: 5}).sku_ids[0]
+    order_no = place_order(client, "frank-mp", store_id, sku_id)
+    follower.subscribe("frank-oa")
+    return fresh(Order, order_no=order_no).id
+
+
+def send(order_id: int, kind: str) -> dict[str, str]:
+    """The job as a worker runs it: in a transaction that starts now, seeing what the served app committed."""
+    db.session.commit()
+    return send_order_notification(order_id, kind)
+
+
+def logs() -> dict[str, tuple[str, int, int | None]]:
+    db.session.commit()
+    return {row.channel: (row.status, row.attempts, row.errcode) for row in db.session.query(NotificationLog)}
+
+
+def test_each_channel_is_sent_once(order_id, wx):
+    assert send(order_id, "paid") == {"subscribe": "sent", "template": "sent"}
+    assert send(order_id, "paid") == {"subscribe": "already_done", "template": "already_done"}
+    [mini] = wx.inbox("frank-mp")
+    assert mini["channel"] == "subscribe" and mini["payload"]["template_id"] == "sandbox-subscribe-order-paid"
+    assert mini["payload"]["page"].startswith("pages/order/detail?order_no=")
+    assert mini["payload"]["data"]["phrase3"]["value"] == "已支付"
+    [oa] = wx.inbox("frank-oa")
+    assert oa["channel"] == "template" and oa["payload"]["template_id"] == "sandbox-oa-order-status"
+    assert oa["payload"]["miniprogram"]["appid"] == "wx0000000000c0ffee"
+    assert logs() == {"subscribe": ("sent", 1, None), "template": ("sent", 1, None)}
+    assert send(order_id, "ready")["subscribe"] == "sent"  # another kind is another message
+
+
+def test_no_subscription_is_recorded_and_not_retried(order_id, wx):
+    wx.post("subscriptions/refuse", {"openid": "frank-mp"})
+    assert send(order_id, "ready") == {"subscribe": "refused", "template": "sent"}
+    assert send(order_id, "ready") == {"subscribe": "already_done", "template": "already_done"}
+    assert len(wx.records(SUBSCRIBE)) == 1
+    assert logs()["subscribe"] == ("refused", 1, 43101)
+
+
+def test_a_transient_error_is_retried_without_resending_what_went_out(order_id, wx):
+    wx.post("failures", {"path": SUBSCRIBE, "errcode": -1, "times": 1})
+    with pytest.raises(NotificationRetry):
+        send(order_id, "picked_up")
+    assert logs() == {"subscribe": ("failed", 1, -1), "template": ("sent", 1, None)}
+    assert send(order_id, "picked_up") == {"subscribe": "sent", "template": "already_done"}
+    assert logs() == {"subscribe": ("sent", 2, None), "template": ("sent", 1, None)}
+    assert len(wx.inbox("frank-mp")) == 1 and len(wx.inbox("frank-oa")) == 1
+
+
+def test_a_customer_who_does_not_follow_gets_the_mini_program_message_only(order_id, follower, wx):
+    follower.unsubscribe("frank-oa")
+    assert send(order_id, "refunded") == {"subscribe": "sent"}
+
+
+def test_enqueue_runs_the_job_with_retries_and_a_deterministic_id(order_id, wx, app_ctx):
+    order = db.session.get(Order, order_id)
+    enqueue_order_notification(order, "paid")
+    enqueue_order_notification(order, "paid")  # a duplicate trigger
+    db.session.commit()
+    redis = app_ctx.extensions["micromall_redis"]
+    if redis is not None:
+        job = Job.fetch(f"notify-{order_id}-paid", connection=redis)
+        assert (job.retries_left, job.retry_intervals) == (3, [10, 60, 300])
+        run_jobs(app_ctx)
+    assert len(wx.inbox("frank-mp")) == 1 and len(wx.inbox("frank-oa")) == 1
+    with pytest.raises(ValueError):
+        enqueue_order_notification(order, "shipped")
