@@ -32,8 +32,9 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     from app.cli_merchant import catalog_cli, seed_demo_command, stock_cli, store_cli
+    from app.demo import demo
 
-    for command in (serve, sandbox, worker, cron, show_config, check_config, seed_demo_command):
+    for command in (serve, sandbox, worker, cron, show_config, check_config, seed_demo_command, demo):
         app.cli.add_command(command)
     for group in (stock_cli, store_cli, catalog_cli):
         app.cli.add_command(group)

@@ -1,4 +1,4 @@
-"""HTTP adapter for the consumer (and, later, staff) mini-programs: parse, authorise, call one service, render."""
+"""HTTP adapter for the consumer and staff mini-programs: parse, authorise, call one service, render."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask
@@ -8,5 +8,8 @@ consumer = Blueprint("consumer", __name__, url_prefix="/api/v1")
 
 def register(app: Flask) -> None:
     from miniprogram_api import account_views, cart_views, openapi, order_views, shop_views  # noqa: F401 (routes)
+    from miniprogram_api import pickup_views, staff_pickup_views, staff_views  # noqa: F401 (routes)
+    from miniprogram_api.staff_auth import staff
 
     app.register_blueprint(consumer)
+    app.register_blueprint(staff)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 17:17:54.972519
+Create Date: 2026-11-23 17:52:19.783090
 
 """
 from alembic import op
@@ -43,12 +43,41 @@ def upgrade():
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customers_unionid'), ['unionid'], unique=False)
 
+    op.create_table('oa_reply_rules',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('keyword', sa.String(length=64), nullable=False),
+    sa.Column('match_type', sa.String(length=8), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('reply_type', sa.String(length=8), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('title', sa.String(length=64), nullable=False),
+    sa.Column('url', sa.String(length=512), nullable=False),
+    sa.Column('image_url', sa.String(length=512), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("match_type IN ('exact', 'contains')", name=op.f('ck_oa_reply_rules_match_type_known')),
+    sa.CheckConstraint("reply_type IN ('text', 'news')", name=op.f('ck_oa_reply_rules_reply_type_known')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_oa_reply_rules')),
+    sa.UniqueConstraint('match_type', 'keyword', name=op.f('uq_oa_reply_rules_match_type_keyword'))
+    )
+    op.create_table('payment_notifications',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('event_type', sa.String(length=40), nullable=False),
+    sa.Column('out_trade_no', sa.String(length=32), nullable=True),
+    sa.Column('out_refund_no', sa.String(length=64), nullable=True),
+    sa.Column('transaction_id', sa.String(length=64), nullable=True),
+    sa.Column('outcome', sa.String(length=64), nullable=False),
+    sa.Column('received_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_notifications'))
+    )
+    with op.batch_alter_table('payment_notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_notifications_out_trade_no'), ['out_trade_no'], unique=False)
+
     op.create_table('stores',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('address', sa.String(length=255), nullable=False),
-    sa.Column('latitude', sa.Float(), nullable=False),
-    sa.Column('longitude', sa.Float(), nullable=False),
+    sa.Column('latitude', sa.Double(), nullable=False),
+    sa.Column('longitude', sa.Double(), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
@@ -71,6 +100,30 @@ def upgrade():
     with op.batch_alter_table('customer_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_sessions_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_customer_sessions_expires_at'), ['expires_at'], unique=False)
+
+    op.create_table('followers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('openid', sa.String(length=64), nullable=False),
+    sa.Column('unionid', sa.String(length=64), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('subscribed', sa.Boolean(), nullable=False),
+    sa.Column('source_store_id', sa.Integer(), nullable=True),
+    sa.Column('subscribed_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('unsubscribed_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('last_latitude', sa.Double(), nullable=True),
+    sa.Column('last_longitude', sa.Double(), nullable=True),
+    sa.Column('last_located_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_followers_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['source_store_id'], ['stores.id'], name=op.f('fk_followers_source_store_id_stores'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_followers')),
+    sa.UniqueConstraint('openid', name=op.f('uq_followers_openid'))
+    )
+    with op.batch_alter_table('followers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_followers_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followers_source_store_id'), ['source_store_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followers_unionid'), ['unionid'], unique=False)
 
     op.create_table('orders',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -113,6 +166,24 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_products_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_title'), ['title'], unique=False)
 
+    op.create_table('staff_seats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('openid', sa.String(length=64), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('bound_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('disabled_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("role IN ('clerk', 'manager')", name=op.f('ck_staff_seats_role_known')),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_staff_seats_store_id_stores')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_seats')),
+    sa.UniqueConstraint('openid', name=op.f('uq_staff_seats_openid'))
+    )
+    with op.batch_alter_table('staff_seats', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_seats_store_id'), ['store_id'], unique=False)
+
     op.create_table('store_hours',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('store_id', sa.Integer(), nullable=False),
@@ -128,6 +199,22 @@ def upgrade():
     with op.batch_alter_table('store_hours', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_store_hours_store_id'), ['store_id'], unique=False)
 
+    op.create_table('notification_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('recipient', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('errcode', sa.Integer(), nullable=True),
+    sa.Column('msgid', sa.String(length=32), nullable=True),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_notification_log_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_log')),
+    sa.UniqueConstraint('order_id', 'kind', 'channel', name=op.f('uq_notification_log_order_id_kind_channel'))
+    )
     op.create_table('order_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -142,6 +229,93 @@ def upgrade():
     with op.batch_alter_table('order_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_events_order_id'), ['order_id'], unique=False)
 
+    op.create_table('payments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('out_trade_no', sa.String(length=32), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('payer_openid', sa.String(length=64), nullable=False),
+    sa.Column('prepay_id', sa.String(length=64), nullable=True),
+    sa.Column('prepay_expires_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('transaction_id', sa.String(length=64), nullable=True),
+    sa.Column('paid_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('last_queried_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_payments_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_payments_order_id')),
+    sa.UniqueConstraint('out_trade_no', name=op.f('uq_payments_out_trade_no')),
+    sa.UniqueConstraint('transaction_id', name=op.f('uq_payments_transaction_id'))
+    )
+    op.create_table('pickup_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seat_id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=8), nullable=False),
+    sa.Column('via', sa.String(length=8), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('at', app.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_pickup_attempts_order_id_orders'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['seat_id'], ['staff_seats.id'], name=op.f('fk_pickup_attempts_seat_id_staff_seats')),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_pickup_attempts_store_id_stores')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pickup_attempts'))
+    )
+    with op.batch_alter_table('pickup_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pickup_attempts_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_pickup_attempts_seat_at', ['seat_id', 'at'], unique=False)
+        batch_op.create_index('ix_pickup_attempts_store_at', ['store_id', 'at'], unique=False)
+
+    op.create_table('pickup_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=12), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('redeemed_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('redeemed_by_seat_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_pickup_codes_order_id_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['redeemed_by_seat_id'], ['staff_seats.id'], name=op.f('fk_pickup_codes_redeemed_by_seat_id_staff_seats')),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_pickup_codes_store_id_stores')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pickup_codes')),
+    sa.UniqueConstraint('code', name=op.f('uq_pickup_codes_code')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_pickup_codes_order_id'))
+    )
+    with op.batch_alter_table('pickup_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pickup_codes_expires_at'), ['expires_at'], unique=False)
+
+    op.create_table('refunds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('out_refund_no', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('refund_id', sa.String(length=64), nullable=True),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_refunds_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
+    sa.UniqueConstraint('out_refund_no', name=op.f('uq_refunds_out_refund_no'))
+    )
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refunds_order_id'), ['order_id'], unique=False)
+
+    op.create_table('shipping_reports',
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('claimed_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('last_errcode', sa.Integer(), nullable=True),
+    sa.Column('reported_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_shipping_reports_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('order_id', name=op.f('pk_shipping_reports'))
+    )
+    with op.batch_alter_table('shipping_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shipping_reports_reported_at'), ['reported_at'], unique=False)
+
     op.create_table('skus',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -154,6 +328,33 @@ def upgrade():
     )
     with op.batch_alter_table('skus', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_skus_product_id'), ['product_id'], unique=False)
+
+    op.create_table('staff_invites',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seat_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('used_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['seat_id'], ['staff_seats.id'], name=op.f('fk_staff_invites_seat_id_staff_seats'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_invites')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_staff_invites_code_hash'))
+    )
+    with op.batch_alter_table('staff_invites', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_invites_seat_id'), ['seat_id'], unique=False)
+
+    op.create_table('staff_sessions',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('seat_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['seat_id'], ['staff_seats.id'], name=op.f('fk_staff_sessions_seat_id_staff_seats'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_staff_sessions'))
+    )
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_sessions_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_staff_sessions_seat_id'), ['seat_id'], unique=False)
 
     op.create_table('cart_items',
     sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -204,12 +405,24 @@ def downgrade():
     op.drop_table('store_stock')
     op.drop_table('order_items')
     op.drop_table('cart_items')
+    op.drop_table('staff_sessions')
+    op.drop_table('staff_invites')
     op.drop_table('skus')
+    op.drop_table('shipping_reports')
+    op.drop_table('refunds')
+    op.drop_table('pickup_codes')
+    op.drop_table('pickup_attempts')
+    op.drop_table('payments')
     op.drop_table('order_events')
+    op.drop_table('notification_log')
     op.drop_table('store_hours')
+    op.drop_table('staff_seats')
     op.drop_table('products')
     op.drop_table('orders')
+    op.drop_table('followers')
     op.drop_table('customer_sessions')
     op.drop_table('stores')
+    op.drop_table('payment_notifications')
+    op.drop_table('oa_reply_rules')
     op.drop_table('customers')
     op.drop_table('categories')

@@ -1,0 +1,185 @@
+"""The counter: look a pickup up and hand it over, once, with every attempt in the redemption log.
+
+Exactly once: the order's status moves by the guarded transition (paid|ready -> picked_up) and the code by a guarded
+UPDATE (`redeemed_at IS NULL AND revoked_at IS NULL AND expires_at > now`), both in one transaction, orders row
+first and code second — the same order a refund takes them in (transition, then revoke), so the two cannot
+deadlock. Of any number of simultaneous redeems one commits; the others find the row changed and answer
+`already_redeemed` with when and by whom.
+
+These functions commit: the log row of a failed attempt must outlive the rollback that the error answer does, so
+it is written in a commit of its own after the attempt's work is rolled back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import select, update
+
+from app.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, invalid_field
+from app.extensions import db
+from app.models import Order, OrderStatus, PickupAttempt, PickupCode, ShippingReport, StaffSeat, utcnow
+from app.notifications.sending import enqueue_order_notification
+from app.orders.state import ConcurrentTransition, transition
+from app.pickup.codes import normalize_code
+from app.pickup.qr import QrTokenError, read_qr_token
+from app.pickup.shipping import enqueue_report
+from app.ratelimit import give_back, pickup_limits, take
+
+REDEEMABLE = (OrderStatus.PAID.value, OrderStatus.READY.value)
+# Outcomes that look like guessing count against the rate limits; a real code of this store (even one already
+# handed over) does not, so a busy counter is never locked out by customers showing old codes.
+GUESSES = frozenset({"pickup_not_found", "wrong_store", "qr_token_invalid"})
+
+
+@dataclass
+class Pickup:
+    code: PickupCode
+    order: Order
+
+
+class _Failed(Exception):
+    def __init__(self, outcome: str, error: ApiError, order_id: int | None = None) -> None:
+        super().__init__(outcome)
+        self.outcome, self.error, self.order_id = outcome, error, order_id
+
+
+def lookup(seat: StaffSeat, code: str | None, qr_token: str | None) -> Pickup:
+    """The preview: the pickup of this store that the code or token names, whatever its state."""
+    return _attempt(seat, "lookup", code, qr_token, lambda pickup: pickup)
+
+
+def redeem(seat: StaffSeat, code: str | None, qr_token: str | None) -> Pickup:
+    return _attempt(seat, "redeem", code, qr_token, lambda pickup: _hand_over(seat, pickup))
+
+
+def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | None,
+             act: Callable[[Pickup], Pickup]) -> Pickup:
+    seat_id, store_id = seat.id, seat.store_id
+    via = "qr" if qr_token is not None else "code"
+    limits = pickup_limits(seat_id, store_id)
+    try:
+        ticket = take(limits)
+    except RateLimited:
+        _log(seat_id, store_id, action, via, None, "rate_limited")
+        raise
+    try:
+        pickup = _find(code, qr_token)
+        if pickup.code.store_id != store_id:
+            # Nothing about the order goes back: not its number, status or items.
+            raise _Failed("wrong_store", Forbidden("This pickup belongs to another store.", code="wrong_store"),
+                          pickup.order.id)
+        result = act(pickup)
+    except _Failed as failed:
+        outcome, error, order_id = failed.outcome, failed.error, failed.order_id
+    except ApiError as exc:  # bad input, or a race we could not settle: logged, never counted as a guess
+        outcome, error, order_id = exc.code, exc, None
+    except BaseException:
+        give_back(limits, ticket)  # our failure (database, bug), not the caller's
+        raise
+    else:
+        give_back(limits, ticket)
+        _log(seat_id, store_id, action, via, result.order.id, "redeemed" if action == "redeem" else "ok")
+        return result
+    db.session.rollback()
+    if outcome not in GUESSES:
+        give_back(limits, ticket)
+    _log(seat_id, store_id, action, via, order_id, outcome)
+    raise error
+
+
+def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str) -> None:
+    db.session.add(PickupAttempt(seat_id=seat_id, store_id=store_id, order_id=order_id, action=action, via=via,
+                                 outcome=outcome, at=utcnow()))
+    db.session.commit()
+
+
+def _not_found() -> _Failed:
+    return _Failed("pickup_not_found", NotFound("No pickup has this code.", code="pickup_not_found"))
+
+
+def _find(code: str | None, qr_token: str | None) -> Pickup:
+    if qr_token is not None:
+        try:
+            claim = read_qr_token(qr_token)
+        except QrTokenError as exc:
+            message = ("The QR code has expired; ask the customer to refresh it." if exc.reason == "expired"
+                       else "This is not a valid pickup QR code.")
+            raise _Failed(f"qr_token_{exc.reason}", ApiError(message, code=f"qr_token_{exc.reason}")) from None
+        digits, order_no = claim.code, claim.order_no
+    else:
+        digits = normalize_code(code or "")
+        if digits is None:
+            raise invalid_field("code", "must be the 12 digits of a pickup code")
+        order_no = None
+    row = db.session.execute(select(PickupCode, Order).join(Order, Order.id == PickupCode.order_id)
+                             .where(PickupCode.code == digits)).first()
+    if row is None or (order_no is not None and row.Order.order_no != order_no):
+        raise _not_found()
+    return Pickup(row.PickupCode, row.Order)
+
+
+def redeemed_by(pickup: PickupCode) -> dict | None:
+    if pickup.redeemed_at is None:
+        return None
+    seat = db.session.get(StaffSeat, pickup.redeemed_by_seat_id) if pickup.redeemed_by_seat_id else None
+    return {"seat_id": seat.id, "name": seat.name, "role": seat.role} if seat else None
+
+
+def _refusal(pickup: PickupCode, order: Order) -> _Failed | None:
+    """Why this pickup cannot be handed over now, or None when it can."""
+    if pickup.redeemed_at is not None:
+        return _Failed("already_redeemed", Conflict(
+            "This order has already been handed over.",
+            {"redeemed_at": pickup.redeemed_at.isoformat(), "redeemed_by": redeemed_by(pickup)},
+            code="already_redeemed"), order.id)
+    reason = ("revoked" if pickup.revoked_at is not None else order.status if order.status not in REDEEMABLE
+              else "expired" if pickup.expires_at <= utcnow() else None)
+    if reason is None:
+        return None
+    return _Failed("order_not_redeemable", Conflict(
+        f"This order cannot be handed over ({reason}).", {"status": order.status, "reason": reason},
+        code="order_not_redeemable"), order.id)
+
+
+def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
+    code_id, order_id, actor, seat_id = pickup.code.id, pickup.order.id, f"staff:{seat.id}", seat.id
+    for _ in range(3):  # a racing "ready" changes the status we read; that is worth another try, not an error
+        code, order = db.session.get(PickupCode, code_id), db.session.get(Order, order_id)
+        failed = _refusal(code, order)
+        if failed is not None:
+            raise failed
+        try:
+            transition(order, OrderStatus.PICKED_UP, "picked_up", actor)
+        except ConcurrentTransition:
+            db.session.rollback()  # and read again: a fresh transaction sees what the winner committed
+            continue
+        now = utcnow()
+        claimed = db.session.execute(
+            update(PickupCode).where(PickupCode.id == code_id, PickupCode.redeemed_at.is_(None),
+                                     PickupCode.revoked_at.is_(None), PickupCode.expires_at > now)
+            .values(redeemed_at=now, redeemed_by_seat_id=seat_id).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            db.session.rollback()
+            continue
+        db.session.add(ShippingReport(order_id=order_id, created_at=now))
+        enqueue_order_notification(order, "picked_up")
+        enqueue_report(order_id)
+        db.session.flush()
+        db.session.refresh(code)
+        return Pickup(code, order)
+    raise _refusal(db.session.get(PickupCode, code_id), db.session.get(Order, order_id)) or ConcurrentTransition(
+        pickup.order.order_no)
+
+
+def mark_ready(seat: StaffSeat, order_no: str) -> Order:
+    """The store has prepared the order: paid -> ready and the customer is told. Pressing it twice is harmless.
+    Another store's order is as absent as a missing one. Flushes; the caller commits."""
+    order = db.session.scalar(select(Order).where(Order.order_no == order_no, Order.store_id == seat.store_id))
+    if order is None:
+        raise NotFound(f"Order {order_no} does not exist at this store.")
+    if order.status == OrderStatus.READY.value:
+        return order
+    transition(order, OrderStatus.READY, "prepared", f"staff:{seat.id}")
+    enqueue_order_notification(order, "ready")
+    return order

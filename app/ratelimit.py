@@ -1,0 +1,107 @@
+"""Limits on failed attempts (pickup-code guessing), counted in Redis so every web process shares them; without
+Redis (development only) in this process.
+
+Each limit is a sliding window: a sorted set of attempt times per key. A caller `take`s a slot in all its limits at
+once *before* the attempt, atomically (one Lua script), so a burst of simultaneous attempts cannot slip past the
+count; when the attempt turns out not to be a failure it `give_back`s the slot. A store-wide limit next to the
+per-seat one means that spreading the guesses over many seats of one store gains nothing.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+
+from app.errors import RateLimited
+from app.extensions import redis_client
+
+_PREFIX = "micromall:rl:"
+_TAKE = """
+local now = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count >= limit then
+    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2 + 2 * i])))
+end
+return '0'
+"""
+_fallback_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    limit: int
+    window_s: int
+
+
+def pickup_limits(seat_id: int, store_id: int) -> tuple[Limit, ...]:
+    """10 failed pickup attempts per seat in 10 minutes, 100 per store in an hour."""
+    return Limit(f"pickup:seat:{seat_id}", 10, 600), Limit(f"pickup:store:{store_id}", 100, 3600)
+
+
+def take(limits: tuple[Limit, ...]) -> str:
+    """Reserve one attempt in every limit; RateLimited (429, Retry-After) when any is full. Returns the ticket to
+    give back if the attempt does not count as a failure."""
+    ticket, now = uuid.uuid4().hex, time.time()
+    redis = redis_client()
+    if redis is not None:
+        script = redis.register_script(_TAKE)
+        args: list[object] = [f"{now:.6f}", ticket]
+        for limit in limits:
+            args += [limit.limit, limit.window_s]
+        wait = float(script(keys=[_PREFIX + l.key for l in limits], args=args))
+    else:
+        wait = _take_in_process(limits, ticket, now)
+    if wait > 0:
+        retry_after = max(1, math.ceil(wait))
+        raise RateLimited(f"Too many failed attempts; try again in {retry_after} seconds.", retry_after)
+    return ticket
+
+
+def give_back(limits: tuple[Limit, ...], ticket: str) -> None:
+    redis = redis_client()
+    if redis is not None:
+        with redis.pipeline(transaction=True) as pipe:
+            for limit in limits:
+                pipe.zrem(_PREFIX + limit.key, ticket)
+            pipe.execute()
+        return
+    with _fallback_lock:
+        windows = _windows()
+        for limit in limits:
+            windows[limit.key] = [(at, t) for at, t in windows.get(limit.key, []) if t != ticket]
+
+
+def _windows() -> dict[str, list[tuple[float, str]]]:
+    # Per app, not per module: each test's app (and each dev server) starts with clean counts.
+    return current_app.extensions.setdefault("micromall_rate_limits", {})
+
+
+def _take_in_process(limits: tuple[Limit, ...], ticket: str, now: float) -> float:
+    with _fallback_lock:
+        windows, wait = _windows(), 0.0
+        for limit in limits:
+            entries = [(at, t) for at, t in windows.get(limit.key, []) if at > now - limit.window_s]
+            windows[limit.key] = entries
+            if len(entries) >= limit.limit:
+                wait = max(wait, entries[len(entries) - limit.limit][0] + limit.window_s - now)
+        if wait > 0:
+            return wait
+        for limit in limits:
+            windows[limit.key].append((now, ticket))
+        return 0.0
