@@ -75,8 +75,10 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Several threads write in development and tests: wait for the lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    # MySQL drops idle connections after wait_timeout; recycle before that and check on checkout.
-    return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 20}
+    # MySQL drops idle connections after wait_timeout; recycle before that and check on checkout. A short connect
+    # timeout keeps /readyz and requests from hanging on a database that is gone.
+    return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 20,
+            "connect_args": {"connect_timeout": 3}}
 
 
 @event.listens_for(Engine, "connect")
