@@ -11,9 +11,10 @@ from rq import SimpleWorker
 
 from app import jobs
 from app.extensions import db
-from app.models import Order, OrderStatus, Payment, utcnow
-from app.orders.state import transition
-from app.pickup.codes import issue_for_order
+from app.models import Order, utcnow
+from app.payments.gateway import Transaction
+from app.payments.service import apply_paid_transaction, check_transaction
+from app.pickup.codes import code_for_order
 from app.staff.service import create_invite, create_seat
 from tests import factories
 
@@ -49,8 +50,8 @@ def shop(app_ctx) -> Shop:
 
 @pytest.fixture
 def paid_order(app, client):
-    """make(shop, openid="alice", quantity=1) -> PaidOrder: placed through the API, then made paid as the payment
-    path does (transition, Payment row, pickup code) in one transaction."""
+    """make(shop, openid="alice", quantity=1) -> PaidOrder: placed through the API, then paid by the very function a
+    verified WeChat Pay notification calls (tests/checkout covers the notification itself over HTTP)."""
 
     def make(shop: Shop, openid: str = "alice", quantity: int = 1) -> PaidOrder:
         headers = factories.login(client, openid)
@@ -60,13 +61,14 @@ def paid_order(app, client):
         assert response.status_code == 201, response.get_json()
         with app.app_context():
             order = db.session.query(Order).filter_by(order_no=response.get_json()["order_no"]).one()
-            transition(order, OrderStatus.PAID, "test_paid", "system:test")
-            db.session.add(Payment(order_id=order.id, out_trade_no=order.order_no,
-                                   transaction_id=f"4200{order.order_no}", amount_fen=order.total_fen,
-                                   payer_openid=openid, paid_at=utcnow()))
-            code = issue_for_order(order).code
+            transaction = Transaction(out_trade_no=order.order_no, trade_state="SUCCESS",
+                                      transaction_id=f"4200{order.order_no}", total_fen=order.total_fen,
+                                      payer_openid=openid, appid=app.config["MINIPROGRAM_APPID"],
+                                      mchid=app.config["WECHATPAY_MCHID"], success_time=utcnow())
+            assert check_transaction(transaction, order) is None
+            assert apply_paid_transaction(order, transaction, "test") == "applied"
             db.session.commit()
-            paid = PaidOrder(order.order_no, order.id, headers, code)
+            paid = PaidOrder(order.order_no, order.id, headers, code_for_order(order.id).code)
         _fresh_snapshot()
         return paid
 

@@ -115,7 +115,7 @@ def test_ready_tells_the_customer_and_pickup_thanks_them(app, client, shop, paid
     run_jobs(app)
     db.session.commit()  # ends the read snapshot too (MariaDB: repeatable read)
     kinds = {n.kind for n in db.session.query(NotificationLog).filter_by(order_id=order.order_id)}
-    assert kinds == {"ready", "picked_up"}
+    assert kinds == {"paid", "ready", "picked_up"}  # "paid" from the payment path itself
     events = [e.to_status for e in db.session.query(OrderEvent).filter_by(order_id=order.order_id)
               .order_by(OrderEvent.id)]
     assert events == ["pending_payment", "paid", "ready", "picked_up"]

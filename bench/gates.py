@@ -1,0 +1,77 @@
+"""Correctness gates, read from the database after each scenario (and from wrk's status counts): a fast wrong
+answer is a failure, whatever its figures."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from bench.seed import HOT_STOCK
+from bench.wrk import Result
+
+
+@dataclass
+class Gate:
+    ok: bool
+    detail: str
+
+
+def _rows(app, sql: str, **params):
+    from app.extensions import db
+
+    with app.app_context():
+        return db.session.execute(text(sql), params).all()
+
+
+def hot_sku(app, store_id: int, sku_id: int, result: Result) -> Gate:
+    """S2: sold == 500, stock never below 0, every order consistent."""
+    left = _rows(app, "SELECT quantity FROM store_stock WHERE store_id = :s AND sku_id = :k", s=store_id, k=sku_id)[0][0]
+    orders = _rows(app, """
+        SELECT o.id, o.status, o.total_fen, o.stock_reserved, SUM(i.quantity), SUM(i.quantity * i.unit_price_fen),
+               COUNT(DISTINCT i.id), (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id)
+        FROM orders o JOIN order_items i ON i.order_id = o.id
+        WHERE o.store_id = :s AND i.sku_id = :k GROUP BY o.id, o.status, o.total_fen, o.stock_reserved""",
+                   s=store_id, k=sku_id)
+    sold = sum(int(r[4]) for r in orders)
+    bad = [r[0] for r in orders if r[1] != "pending_payment" or int(r[2]) != int(r[5]) or not r[3] or r[6] != 1
+           or r[7] != 1]
+    created = result.statuses.get(201, 0)
+    ok = sold == HOT_STOCK and left == 0 and HOT_STOCK - sold == left >= 0 and not bad and created == HOT_STOCK
+    return Gate(ok, f"sold {sold}/{HOT_STOCK}, stock left {left}, 201s {created}, inconsistent orders {len(bad)}")
+
+
+def one_transition_per_order(app, order_nos: list[str], result: Result) -> Gate:
+    """S3: every order paid, by exactly one pending_payment -> paid event, one payment, one pickup code."""
+    rows = _rows(app, """
+        SELECT o.order_no, o.status,
+               (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id AND e.to_status = 'paid'),
+               (SELECT COUNT(*) FROM payments p WHERE p.order_id = o.id AND p.transaction_id IS NOT NULL),
+               (SELECT COUNT(*) FROM pickup_codes c WHERE c.order_id = o.id)
+        FROM orders o WHERE o.order_no IN :nos""".replace(":nos", "(" + ",".join(f"'{n}'" for n in order_nos) + ")"))
+    bad = [r[0] for r in rows if (r[1], r[2], r[3], r[4]) != ("paid", 1, 1, 1)]
+    notes = _rows(app, "SELECT outcome, COUNT(*) FROM payment_notifications WHERE id LIKE 'bench-%' GROUP BY outcome")
+    ok = len(rows) == len(order_nos) and not bad and result.errors == 0
+    return Gate(ok, f"{len(rows) - len(bad)}/{len(order_nos)} orders paid once; notification outcomes "
+                    f"{dict((o, n) for o, n in notes)}; answers {result.statuses}")
+
+
+def fast_enough(result: Result, limit_ms: float = 1000.0) -> Gate:
+    """S4: WeChat waits 5 s; "far under" taken as p99.9 under 1 s, with no error."""
+    ok = result.p999_ms < limit_ms and result.errors == 0
+    return Gate(ok, f"p99.9 {result.p999_ms:.0f} ms < {limit_ms:.0f} ms, answers {result.statuses}")
+
+
+def one_success_per_code(app, codes: list[str], result: Result) -> Gate:
+    """S5: each code handed over exactly once: one redeemed attempt, one picked_up event, the code marked."""
+    listed = "(" + ",".join(f"'{c}'" for c in codes) + ")"
+    rows = _rows(app, f"""
+        SELECT c.code, o.status, c.redeemed_at IS NOT NULL,
+               (SELECT COUNT(*) FROM pickup_attempts a WHERE a.order_id = o.id AND a.action = 'redeem'
+                                                         AND a.outcome = 'redeemed'),
+               (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id AND e.to_status = 'picked_up')
+        FROM pickup_codes c JOIN orders o ON o.id = c.order_id WHERE c.code IN {listed}""")
+    bad = [r[0] for r in rows if (r[1], bool(r[2]), r[3], r[4]) != ("picked_up", True, 1, 1)]
+    ok200 = result.statuses.get(200, 0)
+    ok = len(rows) == len(codes) and not bad and ok200 == len(codes) and result.errors == 0
+    return Gate(ok, f"{len(rows) - len(bad)}/{len(codes)} codes redeemed once; 200s {ok200}, "
+                    f"409s {result.statuses.get(409, 0)}")

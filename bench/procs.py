@@ -1,0 +1,198 @@
+"""The servers a bench run needs, each its own process on loopback: the WeChat sandbox, gunicorn (the app, and the
+verify-only app that is S3's second ceiling) and nginx. Also the machine and version facts the report prints."""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+WORK = RESULTS / "work"  # per-run scratch: instance folder, nginx prefix, wrk data files, logs
+PYTHON = sys.executable
+WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))  # fixed, recorded in the report: 2 cores here
+DB_NAME = "micromall_bench"
+DB_URL = f"mysql+pymysql://root:@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
+REDIS_URL = "redis://127.0.0.1:6379/12"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Ports:
+    def __init__(self) -> None:
+        self.app, self.sandbox, self.verify, self.nginx_https, self.nginx_http = (free_port() for _ in range(5))
+
+
+def bench_env(ports: Ports) -> dict[str, str]:
+    """One environment for every process, so the sandbox, the app and the bench share keys, secret and database."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MICROMALL_", "DATABASE_", "REDIS_", "WECHAT", "GUNICORN_", "PUBLIC_BASE"))}
+    env.update(
+        MICROMALL_ENV="development",  # the sandbox (and its generated dev pay keys) is refused in production
+        MICROMALL_INSTANCE_PATH=str(WORK / "instance"),
+        # Fixed: tokens signed by one worker (QR tokens) must verify in another.
+        SECRET_KEY="bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        DATABASE_URL=DB_URL, REDIS_URL=REDIS_URL, WECHAT_SANDBOX="1",
+        WECHAT_API_BASE_URL=f"http://127.0.0.1:{ports.sandbox}",
+        WECHATPAY_API_BASE_URL=f"http://127.0.0.1:{ports.sandbox}",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{ports.app}",  # the sandbox's pay notifications come back here
+        GUNICORN_WORKERS=str(WORKERS),
+    )
+    return env
+
+
+def wait_http(url: str, timeout: float = 30, **kwargs) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2, **kwargs)
+            return
+        except requests.RequestException:  # not listening yet
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+class Procs:
+    """Started processes, stopped in reverse order by their own pids (never by name)."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = open(WORK / f"{name}.log", "wb")
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.started.append((name, proc))
+        return proc
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=25)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.started = [(n, p) for n, p in self.started if p is not proc]
+
+    def stop_all(self) -> None:
+        for _, proc in reversed(list(self.started)):
+            self.stop(proc)
+
+
+def start_sandbox(procs: Procs, env: dict[str, str], ports: Ports) -> None:
+    procs.start("sandbox", [PYTHON, "-c", "from app.cli import main; main()", "sandbox", "--port", str(ports.sandbox)],
+                env)
+    wait_http(f"http://127.0.0.1:{ports.sandbox}/sandbox/records")
+
+
+def start_gunicorn(procs: Procs, env: dict[str, str], port: int, wsgi: str, name: str) -> subprocess.Popen:
+    proc = procs.start(name, [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"), wsgi],
+                       {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"})
+    wait_http(f"http://127.0.0.1:{port}/healthz")
+    # /healthz answers as soon as one worker is up; the others may still be importing the app. Measuring then
+    # would put their boot into the latency tail, so wait until every worker has booted and had a second.
+    deadline = time.monotonic() + 60
+    while len(worker_pids(proc)) < WORKERS or (WORK / f"{name}.log").read_text().count("Booting worker") < WORKERS:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name}: not all {WORKERS} workers booted")
+        time.sleep(0.2)
+    with ThreadPoolExecutor(WORKERS * 4) as pool:  # every worker handles a request before any figure is taken
+        list(pool.map(lambda _: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=30), range(WORKERS * 8)))
+    time.sleep(1)
+    return proc
+
+
+def worker_pids(master: subprocess.Popen) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master.pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    return tmp / "cert.pem", tmp / "key.pem"
+
+
+def nginx_binary() -> str:
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def start_nginx(procs: Procs, ports: Ports) -> None:
+    """deploy/nginx.conf as it stands (TLS, headers, limits), rewritten only for loopback ports and a throwaway
+    certificate, inside a wrapper main config: the same rewrite tests/deploy/test_nginx.py does."""
+    tmp = WORK / "nginx"
+    tmp.mkdir(parents=True, exist_ok=True)
+    cert, key = _self_signed(tmp)
+    text = (ROOT / "deploy/nginx.conf").read_text()
+    text = (text.replace("listen 80;", f"listen 127.0.0.1:{ports.nginx_http};").replace("listen [::]:80;", "")
+            .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{ports.nginx_https} ssl http2;")
+            .replace("listen [::]:443 ssl http2;", "").replace("127.0.0.1:8000", f"127.0.0.1:{ports.app}")
+            .replace("/etc/ssl/micromall/fullchain.pem", str(cert)).replace("/etc/ssl/micromall/privkey.pem", str(key)))
+    (tmp / "micromall.conf").write_text(text)
+    temps = " ".join(f"{n}_temp_path {tmp / n};" for n in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp / "nginx.conf").write_text(f"""
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; {temps} include {tmp}/micromall.conf; }}
+""")
+    procs.start("nginx", [nginx_binary(), "-c", str(tmp / "nginx.conf"), "-p", str(tmp), "-g", "daemon off;"],
+                dict(os.environ))
+    wait_http(f"https://127.0.0.1:{ports.nginx_https}/healthz", verify=False)
+
+
+def _version(cmd: list[str], pattern: str = r"[\d]+\.[\d]+[\w.\-+~]*") -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    found = re.search(pattern, out.stdout + out.stderr)
+    return found.group(0) if found else "?"
+
+
+def machine_facts() -> list[tuple[str, str]]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "?")
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")))
+    import gunicorn
+
+    maria = _version(["mariadb", "--version"], r"[\d.]+-MariaDB")
+    redis = _version(["redis-server", "--version"], r"v=[\d.]+")[2:]
+    wrk = _version(["wrk", "--version"], r"[\d.]+-[\w+.]+")
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return [
+        ("machine", f"{os.cpu_count()} cores, {mem_kb / 1024 / 1024:.1f} GiB RAM, {cpu}, {platform.platform()}"),
+        ("load average before the run", load),
+        ("versions", f"Python {platform.python_version()}, MariaDB {maria}, Redis {redis}, "
+                     f"nginx {_version([nginx_binary(), '-v'])}, gunicorn {gunicorn.__version__}, wrk {wrk}"),
+        ("servers", f"gunicorn with deploy/gunicorn.conf.py, {WORKERS} sync workers; nginx 1 worker, TLS, "
+                    "keep-alive to the client; wrk 2 threads"),
+    ]

@@ -1,0 +1,253 @@
+"""`.venv/bin/python -m bench.run`: every scenario of issue #8 against gunicorn on MariaDB and Redis, one table.
+
+Per run: database `micromall_bench` dropped and recreated, Redis db 12 flushed, schema, seed, then the WeChat
+sandbox, gunicorn (deploy/gunicorn.conf.py, fixed workers) and nginx as their own processes on loopback; wrk drives
+each scenario, each bounded in count and time; gates are read from the database after each. Then the slowest path
+(lowest ratio to its ceiling) is loaded once more under py-spy. Exit 1 if a gate fails.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from bench import gates, scenario_data as data
+from bench.procs import (RESULTS, WORK, Ports, Procs, bench_env, machine_facts, start_gunicorn, start_nginx,
+                         start_sandbox)
+from bench.wrk import Result, run as wrk_run
+
+N_BUYERS, N_RUSH = 2048, 3000  # S2: buyers taking turns, order attempts
+N_PAY, N_PICKUP = 300, 200  # S3 orders (x10 notifications), S5 codes (x20 redeems)
+N_MESSAGES = 4000  # S4
+
+
+@dataclass
+class Row:
+    name: str
+    conns: int
+    result: Result
+    ceiling: str
+    ratio: str
+    gate: gates.Gate | None = None
+    note: str = ""
+
+
+def ratio(result: Result, ceiling: Result) -> float:
+    return result.rps / ceiling.rps if ceiling.rps else 0.0
+
+
+def _wait_paid(app, order_nos: list[str], timeout: float = 60) -> list[str]:
+    """The sandbox's notifications are applied by the app; return the pickup codes once every order has one."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    listed = "(" + ",".join(f"'{n}'" for n in order_nos) + ")"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            codes = [r[0] for r in db.session.execute(text(
+                f"SELECT c.code FROM pickup_codes c JOIN orders o ON o.id = c.order_id "
+                f"WHERE o.order_no IN {listed} AND o.status = 'paid'"))]
+        if len(codes) == len(order_nos):
+            return codes
+        time.sleep(0.5)
+    raise RuntimeError(f"only {len(codes)} of {len(order_nos)} orders paid through the sandbox in {timeout} s")
+
+
+def _sell_out_s(app, store_id: int, sku_id: int) -> float:
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context():
+        first, last = db.session.execute(text(
+            "SELECT MIN(o.created_at), MAX(o.created_at) FROM orders o JOIN order_items i ON i.order_id = o.id "
+            "WHERE o.store_id = :s AND i.sku_id = :k"), {"s": store_id, "k": sku_id}).one()
+    return (last - first).total_seconds() if first and last else 0.0
+
+
+class Bench:
+    def __init__(self, app, seeded, ports: Ports, env: dict[str, str], procs: Procs) -> None:
+        self.app, self.s, self.ports, self.env, self.procs = app, seeded, ports, env, procs
+        self.app_url = f"http://127.0.0.1:{ports.app}"
+        self.sandbox_url = f"http://127.0.0.1:{ports.sandbox}"
+        self.rows: list[Row] = []
+        self.openid = {t: f"bench-buyer-{i}" for i, t in enumerate(seeded.customer_tokens)}
+        self.tokens = iter(seeded.customer_tokens[N_BUYERS:])  # fresh buyers for S3/S5 orders (and the profile)
+
+    def take_tokens(self, n: int) -> list[str]:
+        return [next(self.tokens) for _ in range(n)]
+
+    def load(self, name, reqs, conns, seconds, once, expected, url=None) -> Result:
+        result = wrk_run(name, url or self.app_url, reqs, connections=conns, seconds=seconds, once=once,
+                         expected=expected)
+        print(f"  {name}: {result.requests} requests, {result.rps:.0f}/s, p99 {result.p99_ms:.1f} ms, "
+              f"statuses {result.statuses}", flush=True)
+        return result
+
+    def scenarios(self) -> None:
+        s, ok = self.s, {200}
+        print("S0 bare endpoint", flush=True)
+        self.load("warm-healthz", data.healthz(), 16, 3, False, ok)
+        s0 = self.load("S0-direct", data.healthz(), 16, 10, False, ok)
+        self.rows.append(Row("S0 /healthz direct", 16, s0, "itself", "1.00"))
+        s0n = self.load("S0-nginx", data.healthz(), 16, 10, False, ok, url=f"https://127.0.0.1:{self.ports.nginx_https}")
+        self.rows.append(Row("S0 /healthz via nginx (TLS)", 16, s0n, "S0 direct", f"{ratio(s0n, s0):.2f}"))
+        s0w = self.load("S0-direct-256", data.healthz(), 256, 8, False, ok)
+        self.rows.append(Row("S0 /healthz direct, 256 conns", 256, s0w, "itself", "1.00"))
+
+        print("S1 product list", flush=True)
+        self.load("warm-products", data.product_list(s.store_id), 16, 2, False, ok)
+        s1 = self.load("S1-products", data.product_list(s.store_id), 16, 10, False, ok)
+        self.rows.append(Row("S1 store product list (20 items), warm", 16, s1, "S0 direct", f"{ratio(s1, s0):.2f}"))
+
+        print("S2 hot-SKU rush", flush=True)
+        reqs = data.hot_sku_orders(s.store_id, s.hot_sku, s.customer_tokens[:N_BUYERS], N_RUSH)
+        s2 = self.load("S2-rush", reqs, 256, 40, True, {201, 409})
+        gate = gates.hot_sku(self.app, s.store_id, s.hot_sku, s2)
+        sold_s = _sell_out_s(self.app, s.store_id, s.hot_sku)
+        self.rows.append(Row("S2 hot-SKU rush, 256 buyers, 500 in stock", 256, s2, "S0 direct, 256 conns",
+                             f"{ratio(s2, s0w):.2f}", gate,
+                             f"500 sold in {sold_s:.2f} s ({500 / sold_s if sold_s else 0:.0f} orders/s); "
+                             f"{N_RUSH} attempts, the rest 409 insufficient_stock"))
+
+        print("S3 payment notifications x10", flush=True)
+        orders = data.place_orders(self.app_url, s.store_id, s.other_skus, self.take_tokens(N_PAY), pay=True)
+        openids = {o["order_no"]: self.openid[o["token"]] for o in orders}
+        reqs = data.payment_notifications(self.app.config, orders, openids)
+        verify = start_gunicorn(self.procs, self.env, self.ports.verify, "bench.verify_app:app", "gunicorn-verify")
+        self.load("warm-verify", data.healthz(), 16, 2, False, {200}, url=f"http://127.0.0.1:{self.ports.verify}")
+        s3c = self.load("S3-verify-only", reqs, 16, 40, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
+        self.procs.stop(verify)
+        s3 = self.load("S3-notify", reqs, 16, 40, True, {204})
+        gate = gates.one_transition_per_order(self.app, [o["order_no"] for o in orders], s3)
+        self.rows.append(Row("S3c ceiling: verify + decrypt only", 16, s3c, "itself", "1.00"))
+        self.rows.append(Row("S3 payment notifications, each x10", 16, s3, "S0 direct / S3c",
+                             f"{ratio(s3, s0):.2f} / {ratio(s3, s3c):.2f}", gate))
+
+        print("S4 official-account messages, safe mode", flush=True)
+        s4 = self.load("S4-official-account", data.official_account_messages(self.app.config, N_MESSAGES), 16, 40,
+                       True, ok)
+        self.rows.append(Row("S4 official-account messages, safe mode", 16, s4, "S0 direct", f"{ratio(s4, s0):.2f}",
+                             gates.fast_enough(s4)))
+
+        print("S5 pickup redeem x20 per code", flush=True)
+        codes = self.paid_codes(N_PICKUP)
+        s5 = self.load("S5-redeem", data.redeems(codes, s.staff_token), 20, 40, True, {200, 409})
+        self.rows.append(Row("S5 pickup redeem, 20 concurrent per code", 20, s5, "S0 direct", f"{ratio(s5, s0):.2f}",
+                             gates.one_success_per_code(self.app, codes, s5)))
+
+    def paid_codes(self, n: int) -> list[str]:
+        orders = data.place_orders(self.app_url, self.s.store_id, self.s.other_skus, self.take_tokens(n), pay=True)
+        nos = [o["order_no"] for o in orders]
+        data.pay_at_sandbox(self.sandbox_url, nos)
+        return _wait_paid(self.app, nos)
+
+    def profile_load(self, name: str):
+        """A fresh load of the same shape as the scenario, ~10 s, for the profiler."""
+        s = self.s
+        if name.startswith("S1"):
+            return data.product_list(s.store_id), 16, False
+        if name.startswith("S2"):
+            from sqlalchemy import text
+
+            from app.extensions import db
+
+            with self.app.app_context():  # every attempt a real order this time: the path that writes
+                db.session.execute(text("UPDATE store_stock SET quantity = 1000000 WHERE sku_id = :k"), {"k": s.hot_sku})
+                db.session.commit()
+            return data.hot_sku_orders(s.store_id, s.hot_sku, s.customer_tokens[:N_BUYERS], 20000), 256, False
+        if name.startswith("S3"):
+            orders = data.place_orders(self.app_url, s.store_id, s.other_skus, self.take_tokens(150), pay=True)
+            return data.payment_notifications(self.app.config, orders,
+                                              {o["order_no"]: self.openid[o["token"]] for o in orders}), 16, True
+        if name.startswith("S4"):
+            return data.official_account_messages(self.app.config, 3000), 16, True
+        return data.redeems(self.paid_codes(100), s.staff_token), 20, True
+
+
+def render(rows: list[Row], facts: list[tuple[str, str]], command: str, schema: str, started: str) -> str:
+    lines = [f"# micromall bench — {started}", "", f"command: `{command}`", ""]
+    lines += [f"- {k}: {v}" for k, v in facts] + [f"- schema: {schema}", ""]
+    lines += ["| scenario | conns | requests | req/s | p50 ms | p99 ms | p99.9 ms | errors | ceiling | ratio | gate |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
+    for r in rows:
+        x = r.result
+        gate = "—" if r.gate is None else ("PASS" if r.gate.ok else "FAIL")
+        lines.append(f"| {r.name} | {r.conns} | {x.requests} | {x.rps:.0f} | {x.p50_ms:.1f} | {x.p99_ms:.1f} | "
+                     f"{x.p999_ms:.1f} | {x.errors} | {r.ceiling} | {r.ratio} | {gate} |")
+    lines += ["", "Gates and notes:"]
+    lines += [f"- {r.name}: {'PASS' if r.gate.ok else 'FAIL'} — {r.gate.detail}" for r in rows if r.gate]
+    lines += [f"- {r.name}: {r.note}" for r in rows if r.note]
+    lines += ["", "errors = socket errors + timeouts + answers other than the scenario's expected statuses "
+              "(S2: 201/409, S3: 204, S5: 200/409 already_redeemed, others 200). Count-bounded scenarios (S2-S5) "
+              "take req/s over their own span; time-bounded ones (S0, S1) over wrk's -d."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy pass over the slowest path")
+    args = parser.parse_args(argv)
+    command = " ".join([".venv/bin/python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
+    started = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    ports = Ports()
+    env = bench_env(ports)
+    os.environ.clear()
+    os.environ.update(env)  # this process (seed, gates, signing) shares every setting and key with the servers
+    facts = machine_facts()
+    from app import create_app
+    from bench.seed import make_schema, recreate_database, seed
+
+    recreate_database()
+    app = create_app()
+    schema = make_schema(app, env)
+    seeded = seed(app, customers=N_BUYERS + N_PAY + N_PICKUP + 300)
+    procs = Procs()
+    profile_lines: list[str] = []
+    try:
+        start_sandbox(procs, env, ports)
+        master = start_gunicorn(procs, env, ports.app, "app:create_app()", "gunicorn")
+        start_nginx(procs, ports)
+        bench = Bench(app, seeded, ports, env, procs)
+        bench.scenarios()
+        if not args.no_profile:
+            profile_lines = profile_slowest(bench, master.pid)
+    finally:
+        procs.stop_all()
+    report = render(bench.rows, facts, command, schema, started)
+    if profile_lines:
+        report += "\n## Profile of the slowest path\n\n```\n" + "\n".join(profile_lines) + "\n```\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.md").write_text(report)
+    print("\n" + report)
+    return 0 if all(r.gate.ok for r in bench.rows if r.gate) else 1
+
+
+def profile_slowest(bench: Bench, master_pid: int) -> list[str]:
+    from bench import profile
+
+    candidates = [r for r in bench.rows if r.name[:2] in ("S1", "S2", "S3", "S4", "S5") and not r.name.startswith("S3c")]
+    slowest = min(candidates, key=lambda r: float(r.ratio.split("/")[0]))
+    reqs, conns, once = bench.profile_load(slowest.name)
+    started = profile.start(master_pid, 12, "profile")
+    if started is None:
+        return ["py-spy not found (pip install py-spy, or set PY_SPY): profile skipped"]
+    spy, out = started
+    time.sleep(1)  # py-spy attaches to the workers first
+    result = bench.load("profile-" + slowest.name[:2], reqs, conns, 10, once, {200, 201, 204, 409})
+    spy.wait(timeout=60)
+    return [f"{slowest.name} (ratio {slowest.ratio}) loaded again for 10 s under py-spy "
+            f"(250 Hz, all {os.environ.get('GUNICORN_WORKERS')} workers, idle included): {result.rps:.0f} req/s",
+            *profile.summarize(out)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
