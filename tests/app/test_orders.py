@@ -1,5 +1,4 @@
 """Placing orders: prices from the server, stock reserved all-or-nothing, idempotency, ownership, cancellation."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -7,6 +6,7 @@ import pytest
 from app.extensions import db
 from app.models import Order, OrderEvent, StoreStock, utcnow
 from tests import factories
+from tests.race import run_together
 from tests.conftest import mariadb_only
 
 
@@ -145,23 +145,6 @@ def test_ordering_removes_the_bought_lines_from_the_cart(client, shop):
         "store_id": store_id, "items": [{"sku_id": latte.sku_ids[0], "quantity": 2}]})
     cart = client.get(f"/api/v1/cart?store_id={store_id}", headers=headers).get_json()
     assert [i["sku_id"] for i in cart["items"]] == [latte.sku_ids[1]]
-
-
-def run_together(functions):
-    """Start every function at the same instant on its own thread; return their results in order."""
-    barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
-
-    def runner(i, fn):
-        barrier.wait()
-        results[i] = fn()
-
-    threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(functions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 @mariadb_only

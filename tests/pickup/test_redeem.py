@@ -1,5 +1,4 @@
 """The counter: preview, exactly-once handover, another store's staff, dead codes, the log, ready, the lists."""
-import threading
 from datetime import timedelta
 
 from app.extensions import db
@@ -8,6 +7,7 @@ from app.models import (Customer, NotificationLog, Order, OrderEvent, OrderStatu
 from app.orders.state import transition
 from app.pickup.codes import format_code, revoke_for_order
 from tests import factories
+from tests.race import run_together
 from tests.conftest import mariadb_only
 from tests.pickup.conftest import Shop, run_jobs
 
@@ -149,22 +149,6 @@ def test_a_manager_sees_every_seats_log_a_clerk_their_own(client, shop, paid_ord
     assert log["items"][0]["order_no"] == order.order_no and log["items"][0]["via"] == "code"
     mine = client.get("/api/v1/staff/redemptions", headers=clerk.headers).get_json()
     assert [e["outcome"] for e in mine["items"]] == ["redeemed", "ok"] and mine["total"] == 2
-
-
-def run_together(functions):
-    barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
-
-    def runner(i, fn):
-        barrier.wait()
-        results[i] = fn()
-
-    threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(functions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
 
 
 @mariadb_only
