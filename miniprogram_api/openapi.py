@@ -118,6 +118,33 @@ def _operation(method: str, path: str, summary: str, caller: str, params: dict[s
     return op
 
 
+# What this project adds to ../shared/API.md (the shared contract is kept as it is; extensions are recorded here).
+EXTENSIONS: dict[str, Any] = {
+    "order_statuses": {"refund_failed": "WeChat Pay closed or refused a refund: the money is still with the shop and "
+                                        "a person must act (refunding -> refund_failed -> refunding)"},
+    "error_codes": {
+        "invalid_login_code": "401: the wx.login code is invalid or used",
+        "invalid_phone_code": "400: the getPhoneNumber code is invalid or used",
+        "upstream_unavailable": "503: WeChat did not answer usefully; try again",
+        "method_not_allowed": "405", "payload_too_large": "413 (named in API.md's status list)",
+        "sku_unavailable": "409: the SKU is not sold at that store (details.sku_id)",
+        "store_closed": "409: the store is not open now",
+        "idempotency_key_reused": "409: the Idempotency-Key was used for a different order",
+        "invalid_transition": "409: the order's status does not allow this",
+        "order_changed": "409: the order changed at the same moment; reload and retry",
+        "order_not_payable": "409: paid, cancelled or otherwise not pending payment",
+        "order_expired": "409: past the payment deadline",
+        "qr_token_invalid": "400: not a pickup QR token of ours", "qr_token_expired": "400: refresh the QR code",
+        "invite_not_found": "404", "invite_used": "409", "invite_expired": "409",
+        "staff_already_bound": "409: this WeChat user already holds an active seat",
+        "seat_disabled": "403: the staff seat was disabled",
+    },
+    "headers": {"Idempotent-Replayed": "true on a POST /orders answered from an earlier Idempotency-Key",
+                "X-Request-Id": "echoed or generated; carried into the jobs the request enqueued"},
+    "routes": ["POST /api/v1/staff/staff/invites (a manager invites staff of their store)"],
+}
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for row in OPERATIONS:
@@ -125,7 +152,8 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "micromall", "version": "1",
-                 "description": "WeChat mini-program shop backend. Money is integer fen; errors use one envelope."},
+                 "description": "WeChat mini-program shop backend. Money is integer fen; errors use one envelope.",
+                 "x-extensions-to-shared-api-md": EXTENSIONS},
         "paths": paths,
         "components": {"schemas": {"Error": ERROR_SCHEMA},
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
