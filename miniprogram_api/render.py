@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.catalog.service import ProductView
 from app.customers.service import mask_phone
 from app.models import Customer, Order
 from app.orders.cart import CartLine
@@ -24,16 +23,6 @@ def store_json(view: StoreView, detail: bool = False) -> dict[str, Any]:
     if detail:
         data["opening_hours"] = opening_hours(s)
     return data
-
-
-def product_json(view: ProductView) -> dict[str, Any]:
-    p = view.product
-    return {
-        "id": p.id, "title": p.title, "category_id": p.category_id, "description": p.description,
-        "image_url": p.image_url,
-        "skus": [{"id": v.sku.id, "spec": v.sku.spec, "price_fen": v.sku.price_fen, "stock": v.stock}
-                 for v in view.skus],
-    }
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:

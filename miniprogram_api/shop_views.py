@@ -8,7 +8,7 @@ from app.errors import invalid_field
 from app.stores import service as stores
 from miniprogram_api import consumer
 from miniprogram_api.params import page_of, paging, query_float, query_int, query_str
-from miniprogram_api.render import product_json, store_json
+from miniprogram_api.render import store_json
 
 MAX_RADIUS_KM = 50.0
 
@@ -40,12 +40,11 @@ def categories():
 
 @consumer.get("/stores/<int:store_id>/products")
 def store_products(store_id: int):
-    stores.get_store(store_id)  # 404 for an unknown or closed-down store
     category_id = query_int("category_id", minimum=1)
     q = query_str("q", max_length=50)
     page, per_page, offset = paging()
-    views, total = catalog.store_products(store_id, category_id, q, offset, per_page)
-    return jsonify(page_of([product_json(v) for v in views], page, per_page, total))
+    items, total = catalog.store_products(store_id, category_id, q, offset, per_page)  # 404 for an unknown store
+    return jsonify(page_of(items, page, per_page, total))
 
 
 @consumer.get("/products/<int:product_id>")
@@ -53,4 +52,4 @@ def get_product(product_id: int):
     store_id = query_int("store_id", minimum=1)
     if store_id is not None:
         stores.get_store(store_id)
-    return jsonify(product_json(catalog.get_product(product_id, store_id)))
+    return jsonify(catalog.product_dict(catalog.get_product(product_id, store_id)))

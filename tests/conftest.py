@@ -19,6 +19,7 @@ import requests
 from sqlalchemy import delete, text
 
 from app import create_app
+from app.catalog.cache import bump_version
 from app.extensions import db
 from app.sandbox_mount import sandbox_settings
 from wechat_sandbox import create_sandbox_app
@@ -165,6 +166,7 @@ def app(app_config: dict[str, Any], backend: str):
         redis = app.extensions["micromall_redis"]
         if redis is not None:
             redis.flushdb()
+        bump_version()  # the tables were emptied behind the ORM's back: no cached catalog page may survive
     yield app
     with app.app_context():
         db.session.remove()

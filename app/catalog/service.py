@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models import Category, Product, Sku, StoreStock
+from app.catalog.cache import cached_page
+from app.models import Category, Product, Sku, Store, StoreStock
 
 
 @dataclass
@@ -52,9 +54,25 @@ def _escape_like(text: str) -> str:
 
 
 def store_products(store_id: int, category_id: int | None, q: str | None, offset: int, limit: int
-                   ) -> tuple[list[ProductView], int]:
+                   ) -> tuple[list[dict[str, Any]], int]:
     """Active products with at least one active SKU that the store carries (a stock row, even at zero: sold out
-    is shown, not hidden), newest catalog order by id."""
+    is shown, not hidden), by id; each SKU with the store's stock, read live. The rest of the page comes from the
+    catalog cache (app/catalog/cache.py). Raises NotFound for an unknown or inactive store."""
+    key = f"{store_id}:{category_id}:{q or ''}:{offset}:{limit}"
+    page = cached_page(key, lambda: _build_page(store_id, category_id, q, offset, limit))
+    sku_ids = [sku["id"] for product in page["items"] for sku in product["skus"]]
+    stock = dict(db.session.execute(
+        select(StoreStock.sku_id, StoreStock.quantity)
+        .where(StoreStock.store_id == store_id, StoreStock.sku_id.in_(sku_ids))).all()) if sku_ids else {}
+    items = [{**product, "skus": [{**sku, "stock": stock.get(sku["id"], 0)} for sku in product["skus"]]}
+             for product in page["items"]]
+    return items, page["total"]
+
+
+def _build_page(store_id: int, category_id: int | None, q: str | None, offset: int, limit: int) -> dict[str, Any]:
+    store = db.session.get(Store, store_id)
+    if store is None or not store.active:
+        raise NotFound(f"Store {store_id} does not exist.")
     carried = (
         select(Sku.product_id).join(StoreStock, StoreStock.sku_id == Sku.id)
         .where(StoreStock.store_id == store_id, Sku.active.is_(True))
@@ -66,7 +84,17 @@ def store_products(store_id: int, category_id: int | None, q: str | None, offset
         where.append(Product.title.like(f"%{_escape_like(q)}%", escape="\\"))
     total = db.session.scalar(select(func.count()).select_from(Product).where(*where)) or 0
     products = db.session.scalars(select(Product).where(*where).order_by(Product.id).offset(offset).limit(limit)).all()
-    return _with_skus(list(products), store_id), total
+    return {"total": total, "items": [product_dict(view) for view in _with_skus(list(products), store_id)]}
+
+
+def product_dict(view: ProductView) -> dict[str, Any]:
+    """A product as the mini-programs read it (API.md: id, title, category_id, skus [{id, spec, price_fen,
+    stock}]); `stock` is the store's, or None when no store was named."""
+    p = view.product
+    return {"id": p.id, "title": p.title, "category_id": p.category_id, "description": p.description,
+            "image_url": p.image_url,
+            "skus": [{"id": v.sku.id, "spec": v.sku.spec, "price_fen": v.sku.price_fen, "stock": v.stock}
+                     for v in view.skus]}
 
 
 def get_product(product_id: int, store_id: int | None) -> ProductView:

@@ -1,0 +1,100 @@
+"""A read-through cache of catalog pages (products and SKUs as a store sells them, without stock).
+
+Stock is never cached: it is read live for every page. What is cached changes rarely (titles, specs, prices, which
+store carries what), and every change bumps a catalog version: any ORM write to a Store, Category, Product, Sku or
+a StoreStock row being added or removed, seen at flush and applied after the commit. A page is served only when it
+was built at the current version, so an edit shows on the next request. Pages also expire after PAGE_TTL_S.
+
+With Redis the version and the pages are shared by every process (one MGET per read); without it (development)
+they live in this process.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Callable
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import redis_client
+
+PAGE_TTL_S = 60
+VERSION_KEY = "micromall:catalog:version"
+_BUMP_KEY = "micromall_catalog_changed"
+_local_lock = threading.Lock()
+_local: dict[str, Any] = {"version": 0, "pages": {}}
+
+
+def _watched():
+    from app.models import Category, Product, Sku, Store, StoreHours
+
+    return (Category, Product, Sku, Store, StoreHours)
+
+
+def current_version() -> int:
+    redis = redis_client()
+    if redis is None:
+        return _local["version"]
+    return int(redis.get(VERSION_KEY) or 0)
+
+
+def bump_version() -> None:
+    redis = redis_client()
+    if redis is None:
+        with _local_lock:
+            _local["version"] += 1
+            _local["pages"].clear()
+    else:
+        redis.incr(VERSION_KEY)
+
+
+def cached_page(key: str, build: Callable[[], Any]) -> Any:
+    """The page at `key` built at the current catalog version, building (and storing) it when needed."""
+    redis = redis_client()
+    page_key = f"micromall:catalog:page:{key}"
+    if redis is None:
+        with _local_lock:
+            hit = _local["pages"].get(page_key)
+        if hit and hit[0] == _local["version"] and hit[1] > time.monotonic():
+            return hit[2]
+        version, value = _local["version"], build()
+        with _local_lock:
+            _local["pages"][page_key] = (version, time.monotonic() + PAGE_TTL_S, value)
+        return value
+    version_raw, page_raw = redis.mget(VERSION_KEY, page_key)
+    version = int(version_raw or 0)
+    if page_raw:
+        stored = json.loads(page_raw)
+        if stored["version"] == version:
+            return stored["value"]
+    value = build()
+    redis.set(page_key, json.dumps({"version": version, "value": value}, ensure_ascii=False), ex=PAGE_TTL_S)
+    return value
+
+
+@event.listens_for(Session, "after_flush")
+def _note_catalog_changes(session: Session, flush_context) -> None:
+    from app.models import StoreStock
+
+    watched = _watched()
+    changed = any(isinstance(obj, watched) for obj in (*session.new, *session.dirty, *session.deleted)) or any(
+        isinstance(obj, StoreStock) for obj in (*session.new, *session.deleted))
+    if changed:
+        session.info[_BUMP_KEY] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_after_commit(session: Session) -> None:
+    if session.info.pop(_BUMP_KEY, False):
+        try:
+            bump_version()
+        except Exception:  # Redis away: pages still expire after PAGE_TTL_S
+            pass
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_BUMP_KEY, None)
