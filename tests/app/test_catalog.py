@@ -72,3 +72,30 @@ def test_unknown_store_products_is_404(client):
     response = client.get("/api/v1/stores/424242/products")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_warm_product_list_is_one_query_with_live_stock_and_fresh_edits(client, app_ctx):
+    from sqlalchemy import event
+
+    store_id = factories.store()
+    made = factories.product("拿铁", specs=(("中杯", 2800),), stock={store_id: 9})
+    url = f"/api/v1/stores/{store_id}/products"
+    client.get(url)  # builds the cached page
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        body = client.get(url).get_json()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 1 and "store_stock" in statements[0]
+    assert body["items"][0]["skus"][0]["stock"] == 9
+    # stock moves by conditional UPDATE (an order), not through the ORM: still seen at once
+    headers = factories.login(client)
+    client.post("/api/v1/orders", headers=headers, json={
+        "store_id": store_id, "items": [{"sku_id": made.sku_ids[0], "quantity": 4}]})
+    assert client.get(url).get_json()["items"][0]["skus"][0]["stock"] == 5
+    # a price edit shows on the next request
+    db.session.get(Sku, made.sku_ids[0]).price_fen = 2500
+    db.session.commit()
+    assert client.get(url).get_json()["items"][0]["skus"][0]["price_fen"] == 2500
