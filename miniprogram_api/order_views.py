@@ -8,7 +8,6 @@ from flask import jsonify, request
 from app.errors import NotFound, invalid_field
 from app.extensions import db
 from app.models import Order, OrderStatus
-from app.orders import cart
 from app.orders.cancellation import cancel_by_customer
 from app.orders.placement import MAX_LINES, MAX_QUANTITY, place_order
 from app.orders.queries import customer_order, customer_orders
@@ -62,8 +61,6 @@ def create_order():
     remark = body_str(body, "remark", max_length=200, required=False, default="")
     customer = current_customer()
     placement = place_order(customer, store_id, lines, remark, key)
-    if placement.created:
-        cart.clear_lines(customer, store_id, list(lines))
     db.session.commit()
     response = jsonify(order_json(placement.order))
     # A repeat with the same Idempotency-Key gets the first result again, marked as a replay.

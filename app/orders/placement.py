@@ -14,6 +14,7 @@ from app.catalog.stock import reserve
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models import Customer, Order, OrderItem, Product, Sku, Store, StoreStock, utcnow
+from app.orders.cart import clear_lines
 from app.orders.numbers import new_order_no
 from app.orders.state import record_creation
 from app.stores.hours import is_open, local_now
@@ -49,7 +50,6 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         raise Conflict(f"{store.name} is closed now and not taking orders.", {"store_id": store_id},
                        code="store_closed")
     items = _priced_items(store_id, lines)
-    reserve(store_id, lines)
     now = utcnow()
     order = Order(
         order_no=new_order_no(now_local), customer_id=customer.id, store_id=store_id, status="pending_payment",
@@ -63,14 +63,16 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         db.session.flush()
     except IntegrityError:
         # Only the (customer, Idempotency-Key) constraint can fail here: a request with the same key won the race.
-        # Our rollback also puts back the stock we reserved.
         db.session.rollback()
         earlier = _earlier_order(customer.id, idempotency_key, fingerprint) if idempotency_key else None
         if earlier is None:
             raise
         return Placement(earlier, created=False)
     record_creation(order, f"customer:{customer.id}")
-    db.session.flush()
+    clear_lines(customer, store_id, list(lines))
+    # Last, so the stock rows (the hot ones in a rush) stay locked only from here to the caller's commit; a short
+    # line raises and the caller's rollback undoes the order written above: all or nothing.
+    reserve(store_id, lines)
     return Placement(order, created=True)
 
 
