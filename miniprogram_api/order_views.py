@@ -61,8 +61,11 @@ def create_order():
     remark = body_str(body, "remark", max_length=200, required=False, default="")
     customer = current_customer()
     placement = place_order(customer, store_id, lines, remark, key)
+    # Rendered before the commit, from what is in the session: after it the ORM would read the order, its items
+    # and store back (three round trips) only to print what it just wrote. If the commit fails, this is discarded.
+    body = order_json(placement.order)
     db.session.commit()
-    response = jsonify(order_json(placement.order))
+    response = jsonify(body)
     # A repeat with the same Idempotency-Key gets the first result again, marked as a replay.
     if not placement.created:
         response.headers["Idempotent-Replayed"] = "true"

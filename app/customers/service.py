@@ -72,10 +72,10 @@ def _upsert_customer(openid: str, unionid: str | None) -> Customer:
 
 
 def customer_for_token(token: str, now: datetime | None = None) -> Customer:
-    row = db.session.get(CustomerSession, token_hash(token))
-    if row is None or row.expires_at <= (now or utcnow()):
-        raise Unauthenticated("The token is invalid or has expired; log in again.")
-    customer = db.session.get(Customer, row.customer_id)
+    # One query on every authenticated request: the session and its customer joined, expiry checked in SQL.
+    customer = db.session.scalar(
+        select(Customer).join(CustomerSession, CustomerSession.customer_id == Customer.id)
+        .where(CustomerSession.token_hash == token_hash(token), CustomerSession.expires_at > (now or utcnow())))
     if customer is None:
         raise Unauthenticated("The token is invalid or has expired; log in again.")
     return customer
