@@ -93,7 +93,6 @@ def _aes_keys(config) -> str:
 def _database(app: Flask) -> str:
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
-    from flask_migrate import Migrate  # noqa: F401  (the app's migrations directory is registered with it)
 
     db.session.execute(text("SELECT 1"))
     with db.engine.connect() as conn:

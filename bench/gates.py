@@ -49,7 +49,8 @@ def one_transition_per_order(app, order_nos: list[str], result: Result) -> Gate:
                (SELECT COUNT(*) FROM pickup_codes c WHERE c.order_id = o.id)
         FROM orders o WHERE o.order_no IN :nos""".replace(":nos", "(" + ",".join(f"'{n}'" for n in order_nos) + ")"))
     bad = [r[0] for r in rows if (r[1], r[2], r[3], r[4]) != ("paid", 1, 1, 1)]
-    notes = _rows(app, "SELECT outcome, COUNT(*) FROM payment_notifications WHERE id LIKE 'bench-%' GROUP BY outcome")
+    notes = _rows(app, "SELECT outcome, COUNT(*) FROM payment_notifications WHERE out_trade_no IN :nos GROUP BY outcome"
+                  .replace(":nos", "(" + ",".join(f"'{n}'" for n in order_nos) + ")"))
     ok = len(rows) == len(order_nos) and not bad and result.errors == 0
     return Gate(ok, f"{len(rows) - len(bad)}/{len(order_nos)} orders paid once; notification outcomes "
                     f"{dict((o, n) for o, n in notes)}; answers {result.statuses}")

@@ -12,10 +12,11 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
+
+from bench.nginx_loopback import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -122,47 +123,14 @@ def worker_pids(master: subprocess.Popen) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    return tmp / "cert.pem", tmp / "key.pem"
-
-
 def nginx_binary() -> str:
     return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def start_nginx(procs: Procs, ports: Ports) -> None:
-    """deploy/nginx.conf as it stands (TLS, headers, limits), rewritten only for loopback ports and a throwaway
-    certificate, inside a wrapper main config: the same rewrite tests/deploy/test_nginx.py does."""
+    """deploy/nginx.conf on loopback (bench/nginx_loopback.py), as tests/deploy/test_nginx.py runs it."""
     tmp = WORK / "nginx"
-    tmp.mkdir(parents=True, exist_ok=True)
-    cert, key = _self_signed(tmp)
-    text = (ROOT / "deploy/nginx.conf").read_text()
-    text = (text.replace("listen 80;", f"listen 127.0.0.1:{ports.nginx_http};").replace("listen [::]:80;", "")
-            .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{ports.nginx_https} ssl http2;")
-            .replace("listen [::]:443 ssl http2;", "").replace("127.0.0.1:8000", f"127.0.0.1:{ports.app}")
-            .replace("/etc/ssl/micromall/fullchain.pem", str(cert)).replace("/etc/ssl/micromall/privkey.pem", str(key)))
-    (tmp / "micromall.conf").write_text(text)
-    temps = " ".join(f"{n}_temp_path {tmp / n};" for n in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (tmp / "nginx.conf").write_text(f"""
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-events {{ worker_connections 1024; }}
-http {{ access_log off; {temps} include {tmp}/micromall.conf; }}
-""")
+    write_config(tmp, ports.nginx_http, ports.nginx_https, ports.app)
     procs.start("nginx", [nginx_binary(), "-c", str(tmp / "nginx.conf"), "-p", str(tmp), "-g", "daemon off;"],
                 dict(os.environ))
     wait_http(f"https://127.0.0.1:{ports.nginx_https}/healthz", verify=False)

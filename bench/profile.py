@@ -61,7 +61,7 @@ def _bucket(frames: list[str]) -> str:
 def summarize(path: Path, top: int = 14) -> list[str]:
     """Share of in-request samples per layer, and the project functions with the most inclusive time."""
     buckets, inclusive, total = Counter(), Counter(), 0
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if "wsgi_app" not in stack or not count.isdigit():
             continue

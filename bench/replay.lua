@@ -1,7 +1,7 @@
 -- wrk script: replays pre-built requests (bench/wrk.py writes them as a Lua file named by BENCH_DATA), counts
 -- answers per HTTP status, and prints one JSON line in done() that bench/wrk.py reads.
--- BENCH_ONCE=1: each thread sends its share of the list once and stops (count-bounded); otherwise it cycles
--- through the list until wrk's -d runs out (time-bounded). wrk divides by its whole -d even when threads stop
+-- BENCH_ONCE=1: each thread sends its share of the list once, then bench/wrk.py stops wrk (count-bounded);
+-- otherwise it cycles through the list until wrk's -d runs out (time-bounded). wrk divides by its whole -d even when threads stop
 -- early, so the run's own span is measured here with gettimeofday.
 local ffi = require("ffi")
 ffi.cdef [[
@@ -36,7 +36,7 @@ function init(args)
       reqs[#reqs + 1] = wrk.format(r[1], r[2], r[3], r[4])
     end
   end
-  idx, count, statuses, first, last = 0, 0, {}, 0, 0
+  idx, count, statuses, first, last, marked = 0, 0, {}, 0, 0, false
 end
 
 function request()
@@ -49,11 +49,14 @@ function response(status, headers, body)
   count = count + 1
   statuses[status] = (statuses[status] or 0) + 1
   last = now_us()
-  if once and count >= #reqs then
+  -- Done with its share: tell bench/wrk.py, which ends wrk once every thread is. The thread goes on cycling
+  -- until then (at most ~50 ms): stopping it here with wrk.thread:stop() left the other thread's last requests
+  -- stalled for seconds (2 s with -d3, 4 s with -d60) in wrk 4.1.0.
+  if once and not marked and count >= #reqs then
+    marked = true
     local f = io.open(marks .. "/" .. tid, "w")
     f:write("done")
     f:close()
-    wrk.thread:stop()
   end
 end
 

@@ -1,6 +1,5 @@
 """The migrations build exactly the schema the models describe, on SQLite and on MariaDB."""
 import pymysql
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade

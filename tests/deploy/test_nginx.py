@@ -6,16 +6,13 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import requests
 import urllib3
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from bench.nginx_loopback import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,18 +21,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def self_signed(tmp: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    return tmp / "cert.pem", tmp / "key.pem"
 
 
 @pytest.fixture
@@ -47,32 +32,6 @@ def nginx_binary():
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-def site_config(tmp: Path, http_port: int, https_port: int, upstream_port: int) -> Path:
-    cert, key = self_signed(tmp)
-    text = (ROOT / "deploy/nginx.conf").read_text()
-    text = (text.replace("listen 80;", f"listen 127.0.0.1:{http_port};").replace("listen [::]:80;", "")
-            .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
-            .replace("listen [::]:443 ssl http2;", "")
-            .replace("127.0.0.1:8000", f"127.0.0.1:{upstream_port}")
-            .replace("/etc/ssl/micromall/fullchain.pem", str(cert)).replace("/etc/ssl/micromall/privkey.pem", str(key)))
-    (tmp / "micromall.conf").write_text(text)
-    temp = {name: tmp / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    main = f"""
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {temp['body']}; proxy_temp_path {temp['proxy']}; fastcgi_temp_path {temp['fastcgi']};
-    uwsgi_temp_path {temp['uwsgi']}; scgi_temp_path {temp['scgi']};
-    include {tmp}/micromall.conf;
-}}
-"""
-    (tmp / "nginx.conf").write_text(main)
-    return tmp / "nginx.conf"
 
 
 def wait_http(url: str, **kwargs) -> None:
@@ -88,7 +47,7 @@ def wait_http(url: str, **kwargs) -> None:
 
 def test_nginx_config_and_a_request_through_nginx_to_gunicorn(nginx_binary, tmp_path):
     http_port, https_port, app_port = free_port(), free_port(), free_port()
-    config = site_config(tmp_path, http_port, https_port, app_port)
+    config = write_config(tmp_path, http_port, https_port, app_port)
     check = subprocess.run([nginx_binary, "-t", "-c", str(config), "-p", str(tmp_path)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MICROMALL_", "DATABASE_", "REDIS_", "WECHAT"))}
