@@ -69,7 +69,7 @@ OPERATIONS += [
      {}, {"code": ("string", True)}, 200),
     ("post", "/api/v1/staff/auth/bind", "Bind the staff openid to the seat of a one-time invite", PUBLIC, {},
      {"code": ("string", True), "invite_code": ("string", True)}, 200),
-    ("post", "/api/v1/staff/staff/invites", "Manager: a one-time invite for a seat of their store (a new seat "
+    ("post", "/api/v1/staff/invites", "Manager: a one-time invite for a seat of their store (a new seat "
      "without seat_id)", STAFF, {}, {"seat_id": ("integer", False), "role": ("string", False),
                                     "name": ("string", False)}, 201),
     ("post", "/api/v1/staff/pickups/lookup", "Preview the pickup a code or QR token names; 404 pickup_not_found, "
@@ -141,7 +141,7 @@ EXTENSIONS: dict[str, Any] = {
     },
     "headers": {"Idempotent-Replayed": "true on a POST /orders answered from an earlier Idempotency-Key",
                 "X-Request-Id": "echoed or generated; carried into the jobs the request enqueued"},
-    "routes": ["POST /api/v1/staff/staff/invites (a manager invites staff of their store)"],
+    "routes": ["POST /api/v1/staff/invites (a manager invites staff of their store)"],
 }
 
 

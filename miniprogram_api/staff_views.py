@@ -35,7 +35,7 @@ def bind():
     return _session(token, expires_in, seat)
 
 
-@staff.post("/staff/invites")
+@staff.post("/invites")
 @manager_required
 def create_invite():
     """A manager invites staff of their own store: for an existing seat (`seat_id`, e.g. a new phone) or a new one

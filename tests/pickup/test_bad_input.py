@@ -4,7 +4,7 @@ import pytest
 from tests import factories
 from tests.app.test_bad_input import GARBAGE_BODIES, assert_envelope
 
-STAFF_BODY_PATHS = ["/api/v1/staff/pickups/lookup", "/api/v1/staff/pickups/redeem", "/api/v1/staff/staff/invites"]
+STAFF_BODY_PATHS = ["/api/v1/staff/pickups/lookup", "/api/v1/staff/pickups/redeem", "/api/v1/staff/invites"]
 CODE_BODIES = [
     {}, {"code": None}, {"code": 123456789012}, {"code": ""}, {"code": "12345"}, {"code": "abcdefghijkl"},
     {"code": "1" * 40}, {"qr_token": 5}, {"qr_token": ""}, {"qr_token": "x" * 600}, {"qr_token": ["a"]},
@@ -51,7 +51,7 @@ def test_bad_code_bodies(client, shop, staff_member, body):
                                   {"role": "root"}, {"name": "x" * 65}, {"seat_id": 99999}])
 def test_bad_invite_bodies(client, shop, staff_member, body):
     staff = staff_member(shop.store_id, "manager")
-    assert_envelope(client.post("/api/v1/staff/staff/invites", headers=staff.headers, json=body))
+    assert_envelope(client.post("/api/v1/staff/invites", headers=staff.headers, json=body))
 
 
 @pytest.mark.parametrize("query", ["status=nope", "status=" + "x" * 50, "page=0", "page=abc", "per_page=1000",
@@ -78,7 +78,7 @@ def test_bad_order_numbers(client, shop, staff_member, order_no):
 @pytest.mark.parametrize("method,path", [("get", "/api/v1/staff/pickups"), ("get", "/api/v1/staff/redemptions"),
                                          ("post", "/api/v1/staff/pickups/redeem"),
                                          ("post", "/api/v1/staff/orders/1/ready"),
-                                         ("post", "/api/v1/staff/staff/invites")])
+                                         ("post", "/api/v1/staff/invites")])
 def test_bad_staff_tokens(client, app_ctx, header, method, path):
     response = getattr(client, method)(path, headers={"Authorization": header}, json={"code": "123456789012"})
     assert_envelope(response, 401)

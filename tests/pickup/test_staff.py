@@ -85,9 +85,9 @@ def test_disabled_by_a_flag_alone_still_locks_out(client, shop, staff_member, ap
 
 def test_a_manager_invites_staff_of_their_own_store_only(client, shop, staff_member, app_ctx):
     manager, clerk = staff_member(shop.store_id, "manager"), staff_member(shop.store_id)
-    response = client.post("/api/v1/staff/staff/invites", headers=clerk.headers, json={})
+    response = client.post("/api/v1/staff/invites", headers=clerk.headers, json={})
     assert response.status_code == 403
-    response = client.post("/api/v1/staff/staff/invites", headers=manager.headers, json={"name": "新人"})
+    response = client.post("/api/v1/staff/invites", headers=manager.headers, json={"name": "新人"})
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["seat"]["store_id"] == shop.store_id and body["seat"]["role"] == "clerk"
@@ -95,9 +95,9 @@ def test_a_manager_invites_staff_of_their_own_store_only(client, shop, staff_mem
                        json={"code": _code("newbie"), "invite_code": body["invite_code"]}).status_code == 200
     other_store = factories.store()
     foreign_seat, _ = _invite(other_store)
-    response = client.post("/api/v1/staff/staff/invites", headers=manager.headers, json={"seat_id": foreign_seat})
+    response = client.post("/api/v1/staff/invites", headers=manager.headers, json={"seat_id": foreign_seat})
     assert response.status_code == 404
-    response = client.post("/api/v1/staff/staff/invites", headers=manager.headers, json={"role": "owner"})
+    response = client.post("/api/v1/staff/invites", headers=manager.headers, json={"role": "owner"})
     assert response.status_code == 400 and "role" in response.get_json()["error"]["details"]["fields"]
 
 
