@@ -36,21 +36,20 @@ def _parse():
         return None, _fail(400, f"unreadable notification: {type(exc).__name__}")
 
 
-@bp.post("/notify")
-def payment_notify():
+def _receive(handle, read_resource):
+    """Verify and decrypt, hand the resource to the domain, answer as WeChat Pay expects."""
     notification, failure = _parse()
     if failure:
         return failure
-    answer = handle_transaction_notification(notification.id, notification.event_type,
-                                             transaction_from(notification.resource))
+    answer = handle(notification.id, notification.event_type, read_resource(notification.resource))
     return ("", 204) if answer.accepted else _fail(400, answer.outcome)
+
+
+@bp.post("/notify")
+def payment_notify():
+    return _receive(handle_transaction_notification, transaction_from)
 
 
 @bp.post("/refund-notify")
 def refund_notify():
-    notification, failure = _parse()
-    if failure:
-        return failure
-    answer = handle_refund_notification(notification.id, notification.event_type,
-                                        refund_state_from(notification.resource))
-    return ("", 204) if answer.accepted else _fail(400, answer.outcome)
+    return _receive(handle_refund_notification, refund_state_from)

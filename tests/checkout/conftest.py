@@ -53,16 +53,6 @@ def order(order_no: str) -> Order:
     return db.session.query(Order).filter_by(order_no=order_no).one()
 
 
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def drain_jobs(app) -> None:
     """Run what the commits enqueued: RQ with Redis (a real worker, burst); in-process runs them already."""
     if app.extensions["micromall_redis"] is not None:

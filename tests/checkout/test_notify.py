@@ -5,7 +5,8 @@ import requests
 from app import jobs
 from app.extensions import db
 from app.models import OrderEvent, PaymentNotification, StoreStock
-from tests.checkout.conftest import notify_attempts, order, pay_at_sandbox, sandbox_post, wait_for
+from tests.checkout.conftest import notify_attempts, order, pay_at_sandbox, sandbox_post
+from tests.race import wait_for
 
 
 def paid_events(order_no):

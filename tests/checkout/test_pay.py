@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from app.extensions import db
 from app.models import Payment, utcnow
 from tests import factories
-from tests.checkout.conftest import merchant_public_key_pem, order, pay_at_sandbox, wait_for
+from tests.checkout.conftest import merchant_public_key_pem, order, pay_at_sandbox
+from tests.race import wait_for
 
 
 def test_prepay_returns_signed_request_payment_fields_and_is_reused(client, sandbox, placed, app):

@@ -7,7 +7,8 @@ from app.extensions import db
 from app.models import OrderEvent, Payment, PaymentNotification, Refund, StoreStock, utcnow
 from app.orders.cancellation import expire_order
 from app.payments.reconciliation import reconcile_pending_payments
-from tests.checkout.conftest import drain_jobs, order, pay_at_sandbox, sandbox_post, wait_for
+from tests.checkout.conftest import drain_jobs, order, pay_at_sandbox, sandbox_post
+from tests.race import wait_for
 
 
 def paid(client, sandbox, placed):

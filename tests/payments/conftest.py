@@ -22,6 +22,7 @@ from payments.wechatpay_v3 import (
     load_private_key,
     load_public_key,
 )
+from tests.race import wait_for as wait_until
 from wechat_sandbox import SandboxSettings, create_sandbox_app
 from wechat_sandbox.server import RunningServer, serve_in_thread
 from wechat_sandbox.state import SandboxState
@@ -129,16 +130,7 @@ def wechatpay_headers(dev_keys: DevPayKeys) -> Callable[..., dict[str, str]]:
 
 @pytest.fixture
 def wait_for() -> Callable[..., Any]:
-    def wait(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = predicate()
-            if result:
-                return result
-            time.sleep(0.02)
-        raise AssertionError("condition not met in time")
-
-    return wait
+    return lambda predicate, timeout=5.0: wait_until(predicate, timeout)
 
 
 @dataclass
