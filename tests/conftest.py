@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Iterator
@@ -29,8 +30,12 @@ MARIADB = dict(host=os.environ.get("MICROMALL_TEST_MYSQL_HOST", "127.0.0.1"),
                port=int(os.environ.get("MICROMALL_TEST_MYSQL_PORT", "3306")),
                user=os.environ.get("MICROMALL_TEST_MYSQL_USER", "root"),
                password=os.environ.get("MICROMALL_TEST_MYSQL_PASSWORD", ""))
-MARIADB_DB = os.environ.get("MICROMALL_TEST_MYSQL_DB", "micromall_test")
-REDIS_URL = os.environ.get("MICROMALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each run has its own MariaDB database and Redis db, so two runs on one machine (two checkouts, a developer and
+# CI) never see each other's rows or keys. The database is dropped when the run ends.
+MARIADB_DB = os.environ.get("MICROMALL_TEST_MYSQL_DB", f"micromall_test_{os.getpid()}")
+REDIS_SERVER = os.environ.get("MICROMALL_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_URL = os.environ.get("MICROMALL_TEST_REDIS_URL", "")  # set by _claim_redis_db() unless given
+_REDIS_CLAIM_KEY = "micromall-test:redis-db:{}"
 REAL_WECHAT_HOSTS = ("api.weixin.qq.com", "api.mch.weixin.qq.com", "mp.weixin.qq.com", "weixin.qq.com")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -46,25 +51,56 @@ def _mariadb_problem() -> str | None:
     return None
 
 
-def _redis_problem() -> str | None:
+def _claim_redis_db() -> str | None:
+    """Claims a free Redis db (1-15) for this run with an atomic SET NX in db 0; released when the run ends."""
+    global REDIS_URL
+    if REDIS_URL:
+        return None
     try:
-        redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+        claims = redis_lib.Redis.from_url(f"{REDIS_SERVER}/0", socket_connect_timeout=3)
+        for number in range(1, 16):
+            if claims.set(_REDIS_CLAIM_KEY.format(number), os.getpid(), nx=True, ex=4 * 3600):
+                REDIS_URL = f"{REDIS_SERVER}/{number}"
+                return None
     except redis_lib.RedisError as exc:
-        return f"Redis at {REDIS_URL} is not reachable: {exc}"
-    return None
+        return f"Redis at {REDIS_SERVER} is not reachable: {exc}"
+    return f"no free Redis db at {REDIS_SERVER}: 15 test runs hold one (keys {_REDIS_CLAIM_KEY.format('*')} in db 0)"
+
+
+def _release_test_services() -> None:
+    if _claimed_db is not None:
+        with contextlib.suppress(pymysql.MySQLError), pymysql.connect(**MARIADB, connect_timeout=3) as conn:
+            for name in (MARIADB_DB, f"{MARIADB_DB}_migrations"):  # the second: tests/app/test_migrations.py
+                conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    if REDIS_URL and "MICROMALL_TEST_REDIS_URL" not in os.environ:
+        with contextlib.suppress(redis_lib.RedisError):
+            redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
+            number = REDIS_URL.rsplit("/", 1)[1]
+            redis_lib.Redis.from_url(f"{REDIS_SERVER}/0", socket_connect_timeout=3).delete(
+                _REDIS_CLAIM_KEY.format(number))
 
 
 BACKENDS = [b.strip() for b in os.environ.get("MICROMALL_TEST_BACKENDS", "sqlite,mariadb").split(",") if b.strip()]
 _unavailable: dict[str, str] = {}
 
 
+_claimed_db: str | None = None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global _claimed_db
     if "mariadb" in BACKENDS:
-        problem = _mariadb_problem() or _redis_problem()
+        problem = _mariadb_problem() or _claim_redis_db()
         if problem:
             if IN_CI:
                 pytest.exit(f"CI needs MariaDB and Redis: {problem}", returncode=3)
             _unavailable["mariadb"] = problem
+        else:
+            _claimed_db = MARIADB_DB
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _release_test_services()
 
 
 # --- no call may reach the real WeChat -------------------------------------------------------------------------

@@ -24,6 +24,8 @@ class RunningServer:
 
 def serve_in_thread(wsgi_app, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
     server = make_server(host, port, wsgi_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"wsgi:{server.server_port}", daemon=True)
+    # socketserver polls for shutdown every 0.5 s by default; tests stop many servers, so poll faster.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name=f"wsgi:{server.server_port}", daemon=True)
     thread.start()
     return RunningServer(server, thread)
