@@ -36,7 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     init_redis(app)
 
-    from app import jobs, logs, wechat
+    from app import input_guard, jobs, logs, wechat
     from app.errors import register_error_handlers
     from app.health import bp as health_bp
 
@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     jobs.init_app(app)
     wechat.init_app(app)
     register_error_handlers(app)
+    input_guard.init_app(app)
     app.register_blueprint(health_bp)
     _register_adapters(app)
 

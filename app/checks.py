@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from sqlalchemy import text
 
+from app.config import secret_key_problem
 from app.extensions import db
 
 
@@ -110,11 +111,25 @@ def _redis(app: Flask) -> str:
     return "reachable"
 
 
+def _environment(config) -> str:
+    env = config.get("MICROMALL_ENV")
+    _require(env == "production", f"MICROMALL_ENV={env!r}: set MICROMALL_ENV=production (outside production the "
+                                  "app falls back to development defaults, the WeChat sandbox among them)")
+    _require(not config.get("WECHAT_SANDBOX"), "WECHAT_SANDBOX is on: unset it")
+    return "production, sandbox off"
+
+
+def _secret_key(config) -> str:
+    weakness = secret_key_problem(config.get("SECRET_KEY"))
+    _require(weakness is None, f"SECRET_KEY {weakness}")
+    return "long and random enough"
+
+
 def run_checks(app: Flask) -> list[Check]:
     config = app.config
     return [
-        _check("SECRET_KEY", lambda: (_require(len(config["SECRET_KEY"] or "") >= 32, "shorter than 32 characters"),
-                                      "long enough")[1]),
+        _check("environment", lambda: _environment(config)),
+        _check("SECRET_KEY", lambda: _secret_key(config)),
         _check("PUBLIC_BASE_URL", lambda: _https(config, "PUBLIC_BASE_URL")),
         _check("WECHAT_API_BASE_URL", lambda: _https(config, "WECHAT_API_BASE_URL")),
         _check("WECHATPAY_API_BASE_URL", lambda: _https(config, "WECHATPAY_API_BASE_URL")),

@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from app.config import ConfigError, settings_table
+from app.config import ConfigError, mask_url_password, settings_table
 from app.extensions import db
 
 
@@ -151,6 +151,8 @@ def show_config() -> None:
         if value and any(word in name for word in ("SECRET", "KEY", "TOKEN")) and not name.endswith("_PATH") \
                 and name != "WECHATPAY_PUBLIC_KEY_ID":
             value = "****"
+        elif isinstance(value, str) and name.endswith("_URL"):
+            value = mask_url_password(value)  # DATABASE_URL and REDIS_URL carry their passwords
         click.echo(f"{name}={value if value is not None else ''}    # {meaning}")
 
 

@@ -4,10 +4,14 @@ Production fails fast on weak or missing settings instead of falling back to a d
 """
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 
 class ConfigError(Exception):
@@ -65,7 +69,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", "signs session and QR tokens; >= 32 chars in production", str),
     Setting("DATABASE_URL", "SQLAlchemy URL (mysql+pymysql://… in production)", str),
     Setting("REDIS_URL", "Redis for RQ, token cache, rate limits, dedup", str),
-    Setting("WECHAT_SANDBOX", "1: every WeChat call goes to the built-in sandbox", _bool),
+    Setting("WECHAT_SANDBOX", "1: every WeChat call goes to the built-in sandbox; unset: on only in development with a "
+            "loopback PUBLIC_BASE_URL and no real app ids", _bool),
     Setting("WECHAT_API_BASE_URL", "base of api.weixin.qq.com", str),
     Setting("WECHATPAY_API_BASE_URL", "base of api.mch.weixin.qq.com", str),
     Setting("MINIPROGRAM_APPID", "consumer mini-program appid", str),
@@ -77,8 +82,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OFFICIAL_ACCOUNT_TOKEN", "official account callback token", str),
     Setting("OFFICIAL_ACCOUNT_AES_KEY", "EncodingAESKey (43 chars); unset: plaintext mode only", str),
     Setting("OFFICIAL_ACCOUNT_PREVIOUS_AES_KEY", "the key before a key change, accepted meanwhile", str),
-    Setting("OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE", "1: refuse plaintext callback messages (safe mode only)", _bool,
-            False),
+    Setting("OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE", "1: refuse plaintext callback messages (safe mode only); 0: WeChat's "
+            "compatible mode; unset: 1 whenever an AES key is set", _bool),
     Setting("SUBSCRIBE_TEMPLATE_ORDER_PAID", "mini-program subscribe template: order paid; unset: not sent", str),
     Setting("SUBSCRIBE_TEMPLATE_ORDER_READY", "mini-program subscribe template: order ready", str),
     Setting("SUBSCRIBE_TEMPLATE_ORDER_PICKED_UP", "mini-program subscribe template: order picked up", str),
@@ -129,21 +134,80 @@ def load_config(environ: Mapping[str, str] | None = None, overrides: Mapping[str
         raise ConfigError([f"MICROMALL_ENV={env!r}: set it to one of {', '.join(ENVIRONMENTS)}."])
     production = env == "production"
     if cfg["WECHAT_SANDBOX"] is None:
-        cfg["WECHAT_SANDBOX"] = not production
+        cfg["WECHAT_SANDBOX"] = env == "development" and is_loopback_url(cfg["PUBLIC_BASE_URL"]) \
+            and not real_credentials(cfg)
     if production:
         problems += _production_problems(cfg)
+    elif cfg["WECHAT_SANDBOX"] and real_credentials(cfg):
+        problems.append(f"WECHAT_SANDBOX=1 with real-looking credentials ({', '.join(real_credentials(cfg))}): the "
+                        "sandbox logs anyone in; unset those to use the sandbox, or set WECHAT_SANDBOX=0.")
     if problems:
         raise ConfigError(problems)
     _fill_development_defaults(cfg, instance_path)
+    if cfg["OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE"] is None:
+        # With an EncodingAESKey WeChat can encrypt every message; a plaintext one is then only ever a forgery or a
+        # replay (issue 11). Compatible mode (both kinds) must be asked for with =0.
+        cfg["OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE"] = bool(cfg["OFFICIAL_ACCOUNT_AES_KEY"])
     cfg.update(overrides)  # Flask settings passed by tests or tools (TESTING, SERVER_NAME, …)
     return cfg
 
 
+def is_loopback_url(url: str | None) -> bool:
+    host = urlsplit(url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def real_credentials(cfg: Mapping[str, Any]) -> list[str]:
+    """The settings that name a real WeChat app or merchant (anything but the sandbox's own stand-ins)."""
+    sandbox_appids = {appid for appid, _ in SANDBOX_APPS.values()}
+    names = [f"{prefix}_APPID" for prefix in SANDBOX_APPS
+             if cfg.get(f"{prefix}_APPID") and cfg[f"{prefix}_APPID"] not in sandbox_appids]
+    if cfg.get("WECHATPAY_MCHID") and cfg["WECHATPAY_MCHID"] != SANDBOX_MCHID:
+        names.append("WECHATPAY_MCHID")
+    return names
+
+
+MIN_SECRET_KEY_BITS = 100
+MIN_SECRET_KEY_DISTINCT = 12
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """Why SECRET_KEY is too weak to sign tokens, or None. Entropy is estimated from the key's own character
+    frequencies (Shannon, times its length): 32 spaces or "x" * 40 carry none, a secrets.token_urlsafe(48) ~350
+    bits, 32 hex digits ~110."""
+    key = key or ""
+    if len(key) < 32:
+        return "is missing or shorter than 32 characters"
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    if len(counts) < MIN_SECRET_KEY_DISTINCT or bits < MIN_SECRET_KEY_BITS:
+        return (f"has too little entropy (about {int(bits)} bits from {len(counts)} distinct characters; at least "
+                f"{MIN_SECRET_KEY_BITS} bits from {MIN_SECRET_KEY_DISTINCT} are needed)")
+    return None
+
+
+def mask_url_password(url: str) -> str:
+    """postgres/mysql/redis URLs with the password replaced by ****, for printing."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "****"  # unparseable: print nothing of it rather than risk the password
+    return urlunsplit((parts.scheme, f"{parts.username or ''}:****@{host}", parts.path, parts.query, parts.fragment))
+
+
 def _production_problems(cfg: dict[str, Any]) -> list[str]:
     problems = []
-    key = cfg["SECRET_KEY"] or ""
-    if len(key) < 32:
-        problems.append("SECRET_KEY is missing or shorter than 32 characters: set it to a long random value "
+    weakness = secret_key_problem(cfg["SECRET_KEY"])
+    if weakness:
+        problems.append(f"SECRET_KEY {weakness}: set it to a long random value "
                         "(python -c 'import secrets; print(secrets.token_urlsafe(48))').")
     if not cfg["REDIS_URL"]:
         problems.append("REDIS_URL is not set: production needs Redis (jobs, token cache, rate limits), "

@@ -89,7 +89,7 @@ def seed(app, customers: int) -> Seeded:
         people = [Customer(openid=f"bench-buyer-{i}") for i in range(customers)]
         db.session.add_all(people)
         db.session.flush()
-        db.session.add_all([CustomerSession(token_hash=token_hash(t), customer_id=c.id, session_key="bench",
+        db.session.add_all([CustomerSession(token_hash=token_hash(t), customer_id=c.id,
                                             expires_at=now + timedelta(days=1)) for t, c in zip(tokens, people)])
         seat = StaffSeat(store_id=store.id, role="clerk", name="压测店员", openid="bench-staff", active=True,
                          bound_at=now)

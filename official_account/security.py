@@ -4,8 +4,11 @@
   REPLAY_WINDOW_S of our clock: a captured signature cannot be replayed later (403 otherwise).
 - Safe mode (`encrypt_type=aes`): `msg_signature` must cover the ciphertext (403), and the message is decrypted with
   the current EncodingAESKey or, during a key change, the previous one; the reply uses the key that worked.
-- XML with a document type or entity declaration is refused before any parser sees it (400); the parser then runs
-  with entities disabled as well, and anything that is not a WeChat `<xml>` message is refused (400).
+- XML is first parsed by defusedxml with DTDs, entities and external references forbidden, so a document type or
+  entity declaration is refused by the parser itself (400); a follower's text that merely contains `<!DOCTYPE`
+  (inside CDATA) is text like any other. xmltodict then runs with entities disabled as well, anything that is not a
+  WeChat `<xml>` message is refused (400), and so is a message whose scalar fields hold elements.
+- One `(timestamp, nonce)` carries one message: see official_account/replay.py.
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from typing import Any, Mapping
 from xml.parsers.expat import ExpatError
 
 import xmltodict
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError as DefusedParseError
+from defusedxml.ElementTree import fromstring as defused_fromstring
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.messages import BaseMessage
@@ -25,7 +31,13 @@ from app.errors import Forbidden, InvalidRequest
 
 # WeChat's clock and ours agree to seconds; five minutes leaves room for retries (15 s) and clock drift.
 REPLAY_WINDOW_S = 300
-_DECLARATIONS = ("<!doctype", "<!entity")
+# Fields WeChat sends as plain text. An element nested inside one (`<Content><b>x</b></Content>`) would reach the
+# handlers as a dict; it is refused here instead. (Some events carry structured fields such as ScanCodeInfo or
+# SendLocationInfo; those are not in this list.)
+SCALAR_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId", "Content", "Event", "EventKey",
+                 "Ticket", "Location_X", "Location_Y", "Scale", "Label", "Latitude", "Longitude", "Precision",
+                 "PicUrl", "MediaId", "ThumbMediaId", "Format", "Recognition", "Title", "Description", "Url",
+                 "Encrypt")
 
 
 @dataclass
@@ -49,21 +61,28 @@ def verify_signature(token: str, args: Mapping[str, str], now: float | None = No
     timestamp = args.get("timestamp", "")
     if not _matches(wechat_signature(token, timestamp, args.get("nonce", "")), args.get("signature", "")):
         raise Forbidden("The signature does not verify.")
-    if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > REPLAY_WINDOW_S:
+    if not is_number(timestamp) or abs((now or time.time()) - int(timestamp)) > REPLAY_WINDOW_S:
         raise Forbidden("The timestamp is outside the accepted window.")
 
 
+def is_number(value: Any) -> bool:
+    """ASCII digits only: str.isdigit() also passes "²", which int() refuses (a 500 before this check)."""
+    return isinstance(value, str) and 0 < len(value) <= 20 and value.isascii() and value.isdigit()
+
+
 def parse_xml(raw: bytes | str) -> dict[str, Any]:
-    """The fields of a WeChat `<xml>` document; declarations refused first, entities disabled in the parser."""
+    """The fields of a WeChat `<xml>` document. DTDs and entities are refused by the parser (defusedxml); the
+    text is parsed as decoded UTF-8 both times, so no declared encoding can make the two parsers disagree."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise InvalidRequest("The body is not UTF-8.") from None
-    # Checked on the decoded text, which is what the parser gets (xmltodict feeds expat UTF-8 and ignores the
-    # declared encoding), so no other encoding can hide a declaration from this check.
-    lowered = text.lower()
-    if any(declaration in lowered for declaration in _DECLARATIONS):
-        raise InvalidRequest("Document type and entity declarations are not accepted.")
+    try:
+        defused_fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise InvalidRequest("Document type and entity declarations are not accepted.") from None
+    except (DefusedParseError, ValueError):
+        raise InvalidRequest("The body is not well-formed XML.") from None
     try:
         document = xmltodict.parse(text, disable_entities=True)
     except (ExpatError, ValueError):
@@ -71,6 +90,9 @@ def parse_xml(raw: bytes | str) -> dict[str, Any]:
     fields = document.get("xml") if isinstance(document, dict) else None
     if not isinstance(fields, dict):
         raise InvalidRequest("The body is not a WeChat <xml> message.")
+    for name in SCALAR_FIELDS:
+        if name in fields and fields[name] is not None and not isinstance(fields[name], str):
+            raise InvalidRequest(f"<{name}> must be text, not elements.")
     return fields
 
 
@@ -113,7 +135,7 @@ def open_message(body: bytes, args: Mapping[str, str], config: Mapping[str, Any]
         fields, text = envelope, body.decode("utf-8")
     if not isinstance(fields.get("MsgType"), str) or not isinstance(fields.get("FromUserName"), str):
         raise InvalidRequest("The message has no MsgType or FromUserName.")
-    if not str(fields.get("CreateTime", "")).isdigit() or not str(fields.get("MsgId", "0")).isdigit():
+    if not is_number(fields.get("CreateTime")) or not is_number(fields.get("MsgId", "0")):
         raise InvalidRequest("CreateTime and MsgId must be numbers.")
     try:
         message = parse_message(text)  # parsed again by wechatpy: xmltodict, entities disabled by default

@@ -9,7 +9,12 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app.payments.notifications import handle_refund_notification, handle_transaction_notification
+from app.payments.notifications import (
+    REFUND_PREFIX,
+    TRANSACTION_PREFIX,
+    handle_refund_notification,
+    handle_transaction_notification,
+)
 from payments.gateway import refund_state_from, transaction_from
 from payments.wechatpay_v3 import DecryptError, MalformedMessageError, SignTestProbe, VerificationError
 
@@ -36,20 +41,28 @@ def _parse():
         return None, _fail(400, f"unreadable notification: {type(exc).__name__}")
 
 
-def _receive(handle, read_resource):
-    """Verify and decrypt, hand the resource to the domain, answer as WeChat Pay expects."""
+def _receive(handle, read_resource, kind_prefix: str):
+    """Verify and decrypt, refuse another endpoint's kind of event before anything is recorded, hand the resource
+    to the domain, answer as WeChat Pay expects."""
     notification, failure = _parse()
     if failure:
         return failure
-    answer = handle(notification.id, notification.event_type, read_resource(notification.resource))
+    if not notification.event_type.startswith(kind_prefix):
+        log.warning("WeChat Pay notification of type %s refused at %s", notification.event_type[:40], request.path)
+        return _fail(400, f"{notification.event_type[:40]} notifications are not taken at this endpoint")
+    try:
+        resource = read_resource(notification.resource)
+    except (AttributeError, KeyError, TypeError, ValueError):  # a signed resource of an unexpected shape
+        return _fail(400, "unreadable notification resource")
+    answer = handle(notification.id, notification.event_type, resource)
     return ("", 204) if answer.accepted else _fail(400, answer.outcome)
 
 
 @bp.post("/notify")
 def payment_notify():
-    return _receive(handle_transaction_notification, transaction_from)
+    return _receive(handle_transaction_notification, transaction_from, TRANSACTION_PREFIX)
 
 
 @bp.post("/refund-notify")
 def refund_notify():
-    return _receive(handle_refund_notification, refund_state_from)
+    return _receive(handle_refund_notification, refund_state_from, REFUND_PREFIX)

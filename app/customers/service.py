@@ -39,7 +39,7 @@ def exchange_code(client_name: str, code: str) -> dict:
 
 
 def login(code: str) -> tuple[str, int, Customer]:
-    """Returns (token, expires_in, customer). The session_key stays in customer_sessions."""
+    """Returns (token, expires_in, customer). WeChat's session_key is dropped here: nothing needs it."""
     from app.followers.service import link_customer
 
     result = exchange_code("miniprogram", code)
@@ -48,7 +48,7 @@ def login(code: str) -> tuple[str, int, Customer]:
     ttl = current_app.config["LOGIN_TOKEN_TTL_S"]
     token = secrets.token_urlsafe(32)
     db.session.add(CustomerSession(token_hash=token_hash(token), customer_id=customer.id,
-                                   session_key=result["session_key"], expires_at=utcnow() + timedelta(seconds=ttl)))
+                                   expires_at=utcnow() + timedelta(seconds=ttl)))
     # Expired sessions of this customer are swept on each login, so the table does not grow without bound.
     db.session.execute(delete(CustomerSession).where(CustomerSession.customer_id == customer.id,
                                                      CustomerSession.expires_at < utcnow()))
@@ -79,6 +79,12 @@ def customer_for_token(token: str, now: datetime | None = None) -> Customer:
     if customer is None:
         raise Unauthenticated("The token is invalid or has expired; log in again.")
     return customer
+
+
+def logout(token: str) -> None:
+    """Revokes the token: its session row is deleted, so the next request with it is 401. Flushes."""
+    db.session.execute(delete(CustomerSession).where(CustomerSession.token_hash == token_hash(token)))
+    db.session.flush()
 
 
 def bind_phone(customer: Customer, code: str) -> Customer:

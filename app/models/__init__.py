@@ -4,7 +4,7 @@ from app.models.customers import Customer, CustomerSession
 from app.models.followers import Follower, ReplyRule
 from app.models.notifications import NotificationLog, NotificationStatus
 from app.models.orders import CartItem, Order, OrderEvent, OrderItem, OrderStatus
-from app.models.payments import Payment, PaymentNotification, Refund
+from app.models.payments import Payment, PaymentNotification, Refund, RefundNotification
 from app.models.pickup import PickupAttempt, PickupCode, ShippingReport
 from app.models.staff import STAFF_ROLES, StaffInvite, StaffSeat, StaffSession
 from app.models.stores import Store, StoreHours
@@ -17,3 +17,4 @@ __all__ = [
 ]
 __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "StaffInvite", "StaffSeat",
             "StaffSession"]
+__all__ += ["RefundNotification"]

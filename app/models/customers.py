@@ -1,4 +1,4 @@
-"""A consumer of the mini-program, and the server-side login sessions that hold WeChat's session_key."""
+"""A consumer of the mini-program, and its server-side login sessions."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,13 +21,14 @@ class Customer(db.Model):
 
 
 class CustomerSession(db.Model):
-    """token -> customer. Only the token's SHA-256 is stored, so a read of this table logs nobody in; the WeChat
-    session_key lives here and nowhere else (it never leaves the server)."""
+    """token -> customer. Only the token's SHA-256 is stored, so a read of this table logs nobody in. WeChat's
+    session_key is not kept at all: no feature uses it (the phone number comes from getuserphonenumber with its own
+    code), and a key that is not stored cannot leak (issue 11 finding 8). A feature that needs it must store it
+    encrypted."""
 
     __tablename__ = "customer_sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    session_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -47,11 +47,11 @@ class Refund(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class PaymentNotification(db.Model):
+class _NotificationRecord:
     """Every verified notification from WeChat Pay, by its id (unique: a repeat is answered, never applied again),
-    with what we made of it."""
-
-    __tablename__ = "payment_notifications"
+    with what we made of it. Payment and refund notifications each have their own table: an id is claimed only by
+    the endpoint of its kind, so a notification sent to the wrong endpoint cannot spend the id of its real delivery
+    (issue 11 finding 7)."""
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(40))
@@ -60,3 +60,15 @@ class PaymentNotification(db.Model):
     transaction_id: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(64))  # applied, repeat, late_paid, late_refunded, rejected:<why>…
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaymentNotification(_NotificationRecord, db.Model):
+    """What arrived at /payments/wechatpay/notify (TRANSACTION.*)."""
+
+    __tablename__ = "payment_notifications"
+
+
+class RefundNotification(_NotificationRecord, db.Model):
+    """What arrived at /payments/wechatpay/refund-notify (REFUND.*)."""
+
+    __tablename__ = "refund_notifications"

@@ -27,6 +27,10 @@ class PickupCode(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     redeemed_by_seat_id: Mapped[int | None] = mapped_column(ForeignKey("staff_seats.id"))
+    # The current QR token: only its SHA-256 (the token itself is a random reference that carries no code), until
+    # qr_expires_at; a new one replaces it, and a handover by it spends it (app/pickup/qr.py).
+    qr_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    qr_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PickupAttempt(db.Model):

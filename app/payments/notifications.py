@@ -3,6 +3,10 @@ answered like the first and changes nothing.
 
 The record is inserted first: a duplicate delivered at the same moment waits on the unique id until the first
 commits, then finds it. So of any number of copies exactly one applies the payment.
+
+Each endpoint claims ids in its own table and only for its own kind of event (TRANSACTION.* at the payment
+endpoint, REFUND.* at the refund endpoint). A notification of the wrong kind is refused before anything is
+recorded, so it cannot spend the id its real delivery will arrive with.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Order, PaymentNotification, Refund
+from app.models import Order, PaymentNotification, Refund, RefundNotification
 from app.orders.state import ConcurrentTransition
 from app.payments.gateway import RefundState, Transaction, gateway
 from app.payments.refunds import apply_refund_state
@@ -28,61 +32,77 @@ class Answer:
     outcome: str
 
 
-def _claim(notification_id: str, event_type: str, **keys) -> Answer | None:
+TRANSACTION_PREFIX, REFUND_PREFIX = "TRANSACTION.", "REFUND."
+Record = type[PaymentNotification] | type[RefundNotification]
+
+
+def _claim(record: Record, notification_id: str, event_type: str, **keys) -> Answer | None:
     """Insert the record; None if this call owns it now, else the answer given to the first copy."""
     try:
         with db.session.begin_nested():
-            db.session.add(PaymentNotification(id=notification_id, event_type=event_type, outcome="processing",
-                                               **keys))
+            db.session.add(record(id=notification_id, event_type=event_type, outcome="processing", **keys))
         return None
     except IntegrityError:
         db.session.rollback()
-        first = db.session.get(PaymentNotification, notification_id)
+        first = db.session.get(record, notification_id)
         return Answer(not first.outcome.startswith("rejected"), "repeat")
 
 
-def _finish(notification_id: str, outcome: str) -> Answer:
-    db.session.get(PaymentNotification, notification_id).outcome = outcome
+def _finish(record: Record, notification_id: str, outcome: str) -> Answer:
+    db.session.get(record, notification_id).outcome = outcome
     db.session.commit()
     return Answer(not outcome.startswith("rejected"), outcome)
 
 
+def _wrong_kind(event_type: str, expected_prefix: str) -> Answer | None:
+    if event_type.startswith(expected_prefix):
+        return None
+    log.warning("notification of type %s refused at the %s endpoint", event_type[:40], expected_prefix.rstrip("."))
+    return Answer(False, f"rejected:wrong_endpoint_for_{event_type[:40]}")
+
+
 def handle_transaction_notification(notification_id: str, event_type: str, transaction: Transaction) -> Answer:
-    claimed = _claim(notification_id, event_type, out_trade_no=transaction.out_trade_no[:32],
+    wrong = _wrong_kind(event_type, TRANSACTION_PREFIX)
+    if wrong:
+        return wrong
+    claimed = _claim(PaymentNotification, notification_id, event_type, out_trade_no=transaction.out_trade_no[:32],
                      transaction_id=transaction.transaction_id)
     if claimed:
         return claimed
     if event_type != "TRANSACTION.SUCCESS":
-        return _finish(notification_id, f"ignored:{event_type}")
+        return _finish(PaymentNotification, notification_id, f"ignored:{event_type}")
     order = db.session.scalar(select(Order).where(Order.order_no == transaction.out_trade_no))
     problem = check_transaction(transaction, order)
     if problem:
         log.warning("payment notification %s rejected: %s", notification_id, problem)
-        return _finish(notification_id, f"rejected:{problem}")
+        return _finish(PaymentNotification, notification_id, f"rejected:{problem}")
     try:
         outcome = apply_paid_transaction(order, transaction, "notify")
     except (ConcurrentTransition, IntegrityError):
         # A query-driven reconciliation applied the same payment at this moment: it is taken either way.
         db.session.rollback()
         return handle_transaction_notification(notification_id, event_type, transaction)
-    return _finish(notification_id, outcome)
+    return _finish(PaymentNotification, notification_id, outcome)
 
 
 def handle_refund_notification(notification_id: str, event_type: str, state: RefundState) -> Answer:
-    claimed = _claim(notification_id, event_type, out_trade_no=(state.out_trade_no or "")[:32] or None,
-                     out_refund_no=state.out_refund_no)
+    wrong = _wrong_kind(event_type, REFUND_PREFIX)
+    if wrong:
+        return wrong
+    claimed = _claim(RefundNotification, notification_id, event_type,
+                     out_trade_no=(state.out_trade_no or "")[:32] or None, out_refund_no=state.out_refund_no)
     if claimed:
         return claimed
     refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == state.out_refund_no))
     if state.mchid != gateway().mchid:
-        return _finish(notification_id, "rejected:mchid_mismatch")
+        return _finish(RefundNotification, notification_id, "rejected:mchid_mismatch")
     if refund is None:
-        return _finish(notification_id, "rejected:unknown_refund")
+        return _finish(RefundNotification, notification_id, "rejected:unknown_refund")
     if state.refund_fen is not None and state.refund_fen != refund.amount_fen:
-        return _finish(notification_id, "rejected:amount_mismatch")
+        return _finish(RefundNotification, notification_id, "rejected:amount_mismatch")
     try:
         outcome = apply_refund_state(refund, state, "wechatpay:refund_notify")
     except ConcurrentTransition:
         db.session.rollback()
         return handle_refund_notification(notification_id, event_type, state)
-    return _finish(notification_id, outcome)
+    return _finish(RefundNotification, notification_id, outcome)

@@ -80,7 +80,8 @@ class WeChatPayVerifier:
         if signature.startswith(SIGNTEST_PREFIX):
             raise SignTestProbe("WeChat Pay signature probe")
         timestamp = values[HEADER_TIMESTAMP]
-        if not timestamp.isdigit():
+        # ASCII digits only: str.isdigit() also passes "²" and other Unicode digits that int() refuses (a 500).
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise TimestampError("Wechatpay-Timestamp is not a number")
         now = time.time() if now is None else now
         if abs(now - int(timestamp)) > MAX_SKEW_S:

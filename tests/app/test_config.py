@@ -9,7 +9,7 @@ from app.config import ConfigError
 
 GOOD_PRODUCTION = {
     "MICROMALL_ENV": "production",
-    "SECRET_KEY": "x" * 40,
+    "SECRET_KEY": "q7Vd2LxN9sKp4TgW8mZr1HcY6bFj3QeA5uXo0Ri",  # random: production refuses low entropy
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "WECHAT_SANDBOX": "0",
     "DATABASE_URL": "mysql+pymysql://u:p@127.0.0.1/micromall",

@@ -4,7 +4,7 @@ from datetime import timedelta
 import requests
 
 from app.extensions import db
-from app.models import OrderEvent, Payment, PaymentNotification, Refund, StoreStock, utcnow
+from app.models import OrderEvent, Payment, Refund, RefundNotification, StoreStock, utcnow
 from app.orders.cancellation import expire_order
 from app.payments.reconciliation import reconcile_pending_payments
 from tests.checkout.conftest import drain_jobs, order, pay_at_sandbox, sandbox_post
@@ -39,7 +39,7 @@ def test_refund_round_trip_applied_once(client, sandbox, placed, app):
              what="the repeats answered")
     o = order(placed.order_no)
     assert db.session.query(OrderEvent).filter_by(order_id=o.id, to_status="refunded").count() == 1
-    assert db.session.get(PaymentNotification, done["notification_id"]).outcome == "refunded"
+    assert db.session.get(RefundNotification, done["notification_id"]).outcome == "refunded"
     assert refund_of(placed.order_no).status == "success"
 
 
