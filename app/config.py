@@ -106,6 +106,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_TOKEN_TTL_S", "lifetime of a consumer or staff token", _int, 86400),
     Setting("MAX_REQUEST_BYTES", "largest request body accepted (413 above)", _int, 64 * 1024),
     Setting("STORE_TIMEZONE", "the stores' local time zone, for opening hours", str, "Asia/Shanghai"),
+    Setting("MAX_UNPAID_ORDERS", "unpaid orders one customer may hold at once (409 too_many_unpaid_orders beyond)",
+            _int, 3),
+    Setting("ORDERS_PER_CUSTOMER_PER_MINUTE", "order placements one customer may make per minute (429 beyond)", _int,
+            10),
     Setting("JOBS_EAGER", "without Redis: run jobs right after the commit instead of on a thread", _bool, False),
 )
 

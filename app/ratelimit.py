@@ -54,7 +54,12 @@ def pickup_limits(seat_id: int, store_id: int) -> tuple[Limit, ...]:
     return Limit(f"pickup:seat:{seat_id}", 10, 600), Limit(f"pickup:store:{store_id}", 100, 3600)
 
 
-def take(limits: tuple[Limit, ...]) -> str:
+def order_limits(customer_id: int, per_minute: int) -> tuple[Limit, ...]:
+    """Order placements per customer per minute: cancel-and-reorder cannot keep stock held (issue 11)."""
+    return (Limit(f"orders:customer:{customer_id}", per_minute, 60),)
+
+
+def take(limits: tuple[Limit, ...], what: str = "failed attempts") -> str:
     """Reserve one attempt in every limit; RateLimited (429, Retry-After) when any is full. Returns the ticket to
     give back if the attempt does not count as a failure."""
     ticket, now = uuid.uuid4().hex, time.time()
@@ -69,7 +74,7 @@ def take(limits: tuple[Limit, ...]) -> str:
         wait = _take_in_process(limits, ticket, now)
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
-        raise RateLimited(f"Too many failed attempts; try again in {retry_after} seconds.", retry_after)
+        raise RateLimited(f"Too many {what}; try again in {retry_after} seconds.", retry_after)
     return ticket
 
 

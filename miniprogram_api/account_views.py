@@ -6,7 +6,7 @@ from flask import jsonify
 from app.customers import service as customers
 from app.extensions import db
 from miniprogram_api import consumer
-from miniprogram_api.auth import current_customer, customer_required
+from miniprogram_api.auth import bearer_token, current_customer, customer_required
 from miniprogram_api.params import body_str, json_body
 from miniprogram_api.render import customer_json
 
@@ -17,6 +17,15 @@ def login():
     token, expires_in, customer = customers.login(code)
     db.session.commit()
     return jsonify(token=token, expires_in=expires_in, customer=customer_json(customer))
+
+
+@consumer.post("/auth/logout")
+@customer_required
+def logout():
+    """Revokes the token it is called with (204); the next request with it is 401."""
+    customers.logout(bearer_token())
+    db.session.commit()
+    return "", 204
 
 
 @consumer.get("/me")

@@ -85,6 +85,12 @@ OPERATIONS += [
      {"page": "integer", "per_page": "integer"}, {}, 200),
 ]
 
+# Security hardening (issue 11): logout, and what the new limits answer.
+OPERATIONS += [
+    ("post", "/api/v1/auth/logout", "Revoke this customer token (204)", CUSTOMER, {}, {}, 204),
+    ("post", "/api/v1/staff/auth/logout", "Revoke this staff token (204)", STAFF, {}, {}, 204),
+]
+
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -143,6 +149,12 @@ EXTENSIONS: dict[str, Any] = {
                 "X-Request-Id": "echoed or generated; carried into the jobs the request enqueued"},
     "routes": ["POST /api/v1/staff/invites (a manager invites staff of their store)"],
 }
+EXTENSIONS["error_codes"].update({
+    "too_many_unpaid_orders": "409: the customer already holds MAX_UNPAID_ORDERS unpaid orders; pay or cancel one",
+    "rate_limited": "429 with Retry-After: ORDERS_PER_CUSTOMER_PER_MINUTE order placements, or pickup guesses per "
+                    "seat, store and client address",
+    "pickup_not_found": "404: no pickup of this store has this code (another store's code answers the same)",
+})
 
 
 def document() -> dict[str, Any]:

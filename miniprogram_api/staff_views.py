@@ -7,9 +7,10 @@ from app.errors import NotFound, invalid_field
 from app.extensions import db
 from app.models import STAFF_ROLES, StaffSeat
 from app.staff import service as staff_service
+from miniprogram_api.auth import bearer_token
 from miniprogram_api.params import body_int, body_str, json_body
 from miniprogram_api.render import iso
-from miniprogram_api.staff_auth import current_seat, manager_required, staff
+from miniprogram_api.staff_auth import current_seat, manager_required, staff, staff_required
 from miniprogram_api.staff_render import seat_json
 
 
@@ -33,6 +34,15 @@ def bind():
     token, expires_in, seat = staff_service.bind(code, invite_code)
     db.session.commit()
     return _session(token, expires_in, seat)
+
+
+@staff.post("/auth/logout")
+@staff_required
+def logout():
+    """Revokes the staff token it is called with (204)."""
+    staff_service.logout(bearer_token())
+    db.session.commit()
+    return "", 204
 
 
 @staff.post("/invites")

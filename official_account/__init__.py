@@ -5,10 +5,11 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from official_account import dedup
+    from official_account import dedup, replay
     from official_account.cli import oa_cli
     from official_account.views import bp
 
     dedup.init_app(app)
+    replay.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(oa_cli)

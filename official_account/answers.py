@@ -103,15 +103,16 @@ def recent_orders(customer: Customer) -> str:
     return "你最近的订单：\n" + "\n".join(lines) + f"\n{more}{miniprogram_link('查看全部订单', ORDERS_PAGE)}"
 
 
-def pickup(customer: Customer) -> str:
-    """Orders awaiting pickup, each with its live pickup code (or a link to show it in the mini-program)."""
+def pickup(customer: Customer, show_codes: bool = True) -> str:
+    """Orders awaiting pickup, each with its live pickup code (or a link to show it in the mini-program; always the
+    link when `show_codes` is False)."""
     waiting = [o for status in (OrderStatus.READY, OrderStatus.PAID)
                for o in customer_orders(customer, status.value, 0, RECENT_ORDERS)[0]]
     if not waiting:
         return "你没有待取货的订单。"
     lines = []
     for order in waiting:
-        code = pickup_code_for(order)
+        code = pickup_code_for(order) if show_codes else None
         how = f"取货码 {code}" if code else miniprogram_link("打开订单出示取货码", order_page(order))
         lines.append(f"{order.order_no} · {order.store.name} · "
                      f"{STATUS_NAMES[OrderStatus(order.status)]}\n   {how}")

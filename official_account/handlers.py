@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from flask import g
 from wechatpy.messages import BaseMessage
 
 from app import jobs
@@ -26,12 +27,14 @@ MENU_KEYS = {"ORDERS": "orders", "PICKUP": "pickup", "STORES": "stores"}
 LATER_RETRIES_S = (5, 30)
 
 
-def answer_for(topic: str, customer: Customer | None) -> Answer:
+def answer_for(topic: str, customer: Customer | None, show_codes: bool = True) -> Answer:
+    """`show_codes`: pickup codes may be in the answer. False for a passive reply to a plaintext message, which
+    anyone holding a signed query string could have sent (issue 11); the answer then links to the mini-program."""
     if topic == "stores":
         return answers.stores_help()
     if customer is None:
         return answers.not_linked()
-    return answers.recent_orders(customer) if topic == "orders" else answers.pickup(customer)
+    return answers.recent_orders(customer) if topic == "orders" else answers.pickup(customer, show_codes)
 
 
 def _topic(topic: str, follower: Follower, message: BaseMessage) -> Answer | None:
@@ -41,7 +44,7 @@ def _topic(topic: str, follower: Follower, message: BaseMessage) -> Answer | Non
         jobs.enqueue("official_account.outbound:answer_later", follower.id, topic,
                      job_id=f"oa-answer-{follower.id}-{message.time}-{topic}", retries=LATER_RETRIES_S)
         return None
-    return answer_for(topic, customer)
+    return answer_for(topic, customer, show_codes=bool(g.get("oa_safe_mode")))
 
 
 def _coordinate(read: Callable[[], Any], limit: float) -> float:

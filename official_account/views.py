@@ -1,11 +1,12 @@
 """The callback WeChat calls: `GET` to check the URL, `POST` with messages and events (API.md)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from wechatpy.replies import create_reply
 
+from app.errors import Forbidden
 from app.extensions import db
-from official_account import dedup, handlers
+from official_account import dedup, handlers, replay
 from official_account.security import open_message, seal_reply, verify_signature
 
 bp = Blueprint("official_account", __name__)
@@ -21,7 +22,12 @@ def callback() -> Response:
     verify_signature(config["OFFICIAL_ACCOUNT_TOKEN"], request.args)
     if request.method == "GET":
         return Response(request.args.get("echostr", ""), content_type="text/plain; charset=utf-8")
-    opened = open_message(request.get_data(), request.args, config)
+    body = request.get_data()
+    if not replay.admit(request.args.get("timestamp", ""), request.args.get("nonce", ""), request.query_string, body):
+        raise Forbidden("This timestamp and nonce were already used for another message.")
+    opened = open_message(body, request.args, config)
+    # Pickup codes are told only to a message that came encrypted: only WeChat can have sent it (issue 11).
+    g.oa_safe_mode = opened.crypto is not None
     key = dedup.key_for(opened.fields)
     first, earlier_reply = dedup.claim(key)
     if first:

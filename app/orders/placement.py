@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.catalog.stock import reserve
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models import Customer, Order, OrderItem, Product, Sku, Store, StoreStock, utcnow
+from app.models import Customer, Order, OrderItem, OrderStatus, Product, Sku, Store, StoreStock, utcnow
 from app.orders.cart import clear_lines
 from app.orders.numbers import new_order_no
 from app.orders.state import record_creation
+from app.ratelimit import order_limits, take
 from app.stores.hours import is_open, local_now
 
 MAX_LINES = 50
@@ -42,6 +43,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         earlier = _earlier_order(customer.id, idempotency_key, fingerprint)
         if earlier is not None:
             return Placement(earlier, created=False)
+    _bound_stock_holds(customer)
     store = db.session.get(Store, store_id)
     if store is None or not store.active:
         raise NotFound(f"Store {store_id} does not exist.")
@@ -74,6 +76,21 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
     # line raises and the caller's rollback undoes the order written above: all or nothing.
     reserve(store_id, lines)
     return Placement(order, created=True)
+
+
+def _bound_stock_holds(customer: Customer) -> None:
+    """An unpaid order holds stock until it expires: one account may place ORDERS_PER_CUSTOMER_PER_MINUTE orders a
+    minute (429) and hold MAX_UNPAID_ORDERS unpaid ones (409), so no account can hoard a store's stock (issue 11).
+    The customer's row is locked first, so two placements at once cannot both pass the count."""
+    config = current_app.config
+    take(order_limits(customer.id, config["ORDERS_PER_CUSTOMER_PER_MINUTE"]), what="orders placed")
+    db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+    unpaid = db.session.scalar(select(func.count()).select_from(Order).where(
+        Order.customer_id == customer.id, Order.status == OrderStatus.PENDING_PAYMENT.value))
+    if unpaid >= config["MAX_UNPAID_ORDERS"]:
+        raise Conflict(f"You already have {unpaid} unpaid orders; pay or cancel one before placing another.",
+                       {"unpaid_orders": unpaid, "max_unpaid_orders": config["MAX_UNPAID_ORDERS"]},
+                       code="too_many_unpaid_orders")
 
 
 def _earlier_order(customer_id: int, key: str, fingerprint: str) -> Order | None:

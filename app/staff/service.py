@@ -134,6 +134,12 @@ def _take_openid(openid: str, seat: StaffSeat) -> None:
         db.session.execute(delete(StaffSession).where(StaffSession.seat_id == seat.id))
 
 
+def logout(token: str) -> None:
+    """Revokes the token: its session row is deleted. Flushes."""
+    db.session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
+    db.session.flush()
+
+
 def seat_for_token(token: str) -> StaffSeat:
     row = db.session.get(StaffSession, token_hash(token))
     if row is None or row.expires_at <= utcnow():

@@ -1,0 +1,82 @@
+"""One `(timestamp, nonce)` carries one message (issue 11 finding 1).
+
+The callback's `signature` covers token, timestamp and nonce, never the body, so a query string read from a log could
+be sent again within the timestamp window with any body and any FromUserName. The first use of a `(timestamp, nonce)`
+records a digest of its whole query string and body; a later request with the same pair is admitted only with the
+same digest. That is exactly what WeChat's own retries are (the same message sent again, up to three times, with the
+same query and body), and the MsgId de-duplication in official_account/dedup.py answers those with the first reply.
+
+Records live in Redis (SET NX EX) for as long as a timestamp is accepted; without Redis (development), or while
+Redis fails, in this process's memory with the same semantics.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+
+from flask import Flask, current_app
+from redis import RedisError
+
+from app.extensions import redis_client
+from official_account.security import REPLAY_WINDOW_S
+
+log = logging.getLogger(__name__)
+# A timestamp is accepted from REPLAY_WINDOW_S before it until REPLAY_WINDOW_S after it: remember it that long.
+TTL_S = 2 * REPLAY_WINDOW_S + 60
+PREFIX = "micromall:oa:query:"
+_LOCAL_LIMIT = 100_000  # the in-process cache is bounded: past this, expired records are dropped first
+
+
+def fingerprint(query_string: bytes, body: bytes) -> str:
+    return hashlib.sha256(len(query_string).to_bytes(8, "big") + query_string + body).hexdigest()
+
+
+class LocalQueries:
+    """The in-process stand-in for Redis: one dict of key -> (expiry, digest)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[float, str]] = {}
+
+    def remember(self, key: str, digest: str) -> str:
+        """The digest first recorded under `key` (this one if it is the first)."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._items) > _LOCAL_LIMIT:
+                self._items = {k: v for k, v in self._items.items() if v[0] > now}
+            held = self._items.get(key)
+            if held is not None and held[0] > now:
+                return held[1]
+            self._items[key] = (now + TTL_S, digest)
+            return digest
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["micromall_oa_queries"] = LocalQueries()
+
+
+def _first_digest(key: str, digest: str) -> str:
+    redis = redis_client()
+    if redis is not None:
+        try:
+            if redis.set(PREFIX + key, digest, nx=True, ex=TTL_S):
+                return digest
+            held = redis.get(PREFIX + key)
+            if held is not None:
+                return held.decode()
+            # expired between the two calls: claim it again
+            redis.set(PREFIX + key, digest, nx=True, ex=TTL_S)
+            return digest
+        except RedisError:
+            log.warning("replay cache unavailable in Redis; using this process's memory", exc_info=True)
+    return current_app.extensions["micromall_oa_queries"].remember(key, digest)
+
+
+def admit(timestamp: str, nonce: str, query_string: bytes, body: bytes) -> bool:
+    """True for the first use of (timestamp, nonce) and for exact repeats of it; False for anything else."""
+    digest = fingerprint(query_string, body)
+    key = hashlib.sha256(f"{timestamp}\n{nonce}".encode()).hexdigest()
+    return hmac.compare_digest(_first_digest(key, digest), digest)
