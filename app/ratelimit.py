@@ -49,9 +49,14 @@ class Limit:
     window_s: int
 
 
-def pickup_limits(seat_id: int, store_id: int) -> tuple[Limit, ...]:
-    """10 failed pickup attempts per seat in 10 minutes, 100 per store in an hour."""
-    return Limit(f"pickup:seat:{seat_id}", 10, 600), Limit(f"pickup:store:{store_id}", 100, 3600)
+def pickup_limits(seat_id: int, store_id: int, client_addr: str | None = None) -> tuple[Limit, ...]:
+    """10 failed pickup attempts per seat in 10 minutes, 100 per store in an hour, and 120 per client address in an
+    hour: seats of several stores guessing from one place get little more than one store's allowance, while one
+    store's counter (its phones behind one address) is never held below its own store limit."""
+    limits = (Limit(f"pickup:seat:{seat_id}", 10, 600), Limit(f"pickup:store:{store_id}", 100, 3600))
+    if client_addr:
+        limits += (Limit(f"pickup:addr:{client_addr}", 120, 3600),)
+    return limits
 
 
 def order_limits(customer_id: int, per_minute: int) -> tuple[Limit, ...]:

@@ -72,10 +72,10 @@ OPERATIONS += [
     ("post", "/api/v1/staff/invites", "Manager: a one-time invite for a seat of their store (a new seat "
      "without seat_id)", STAFF, {}, {"seat_id": ("integer", False), "role": ("string", False),
                                     "name": ("string", False)}, 201),
-    ("post", "/api/v1/staff/pickups/lookup", "Preview the pickup a code or QR token names; 404 pickup_not_found, "
-     "403 wrong_store, 429 rate_limited", STAFF, {}, {"code": ("string", False), "qr_token": ("string", False)}, 200),
-    ("post", "/api/v1/staff/pickups/redeem", "Hand the order over, once; 409 already_redeemed, 404 pickup_not_found, "
-     "403 wrong_store, 409 order_not_redeemable, 429 rate_limited", STAFF, {},
+    ("post", "/api/v1/staff/pickups/lookup", "Preview the pickup a code or QR token names; 404 pickup_not_found "
+     "(unknown or another store's), 429 rate_limited", STAFF, {}, {"code": ("string", False), "qr_token": ("string", False)}, 200),
+    ("post", "/api/v1/staff/pickups/redeem", "Hand the order over, once; 409 already_redeemed, 404 pickup_not_found "
+     "(unknown or another store's), 409 order_not_redeemable, 429 rate_limited", STAFF, {},
      {"code": ("string", False), "qr_token": ("string", False)}, 200),
     ("post", "/api/v1/staff/orders/{order_no}/ready", "The order is prepared: status ready, the customer is told",
      STAFF, {"order_no": "string"}, {}, 200),

@@ -6,6 +6,7 @@ import re
 from flask import jsonify
 
 from app.errors import Conflict, NotFound
+from app.extensions import db
 from app.models import utcnow
 from app.orders.queries import customer_order
 from app.pickup.codes import code_for_order, format_code
@@ -30,8 +31,9 @@ def order_pickup(order_no: str):
             or pickup.redeemed_at is not None or pickup.expires_at <= utcnow()):
         raise Conflict(f"Order {order.order_no} has nothing to pick up (status {order.status}).",
                        {"status": order.status}, code="order_not_redeemable")
-    qr_token, qr_expires_at = issue_qr_token(order.order_no, pickup.code)
+    qr_token, qr_expires_at = issue_qr_token(pickup)
     store = order.store
+    db.session.commit()
     return jsonify(order_no=order.order_no, status=order.status, code=format_code(pickup.code), qr_token=qr_token,
                    qr_expires_at=iso(qr_expires_at), pickup_deadline=iso(pickup.expires_at),
                    store={"id": store.id, "name": store.name, "address": store.address, "phone": store.phone,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import jsonify
+from flask import jsonify, request
 
 from app.errors import InvalidRequest, NotFound
 from app.extensions import db
@@ -33,14 +33,14 @@ def _code_or_token() -> tuple[str | None, str | None]:
 @staff_required
 def lookup_pickup():
     code, qr_token = _code_or_token()
-    return jsonify(pickup_json(handover.lookup(current_seat(), code, qr_token)))
+    return jsonify(pickup_json(handover.lookup(current_seat(), code, qr_token, request.remote_addr)))
 
 
 @staff.post("/pickups/redeem")
 @staff_required
 def redeem_pickup():
     code, qr_token = _code_or_token()
-    return jsonify(pickup_json(handover.redeem(current_seat(), code, qr_token)))
+    return jsonify(pickup_json(handover.redeem(current_seat(), code, qr_token, request.remote_addr)))
 
 
 @staff.post("/orders/<order_no>/ready")

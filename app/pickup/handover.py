@@ -16,19 +16,21 @@ from typing import Callable
 
 from sqlalchemy import select, update
 
-from app.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, invalid_field
+from app.errors import ApiError, Conflict, NotFound, RateLimited, invalid_field
 from app.extensions import db
 from app.models import Order, OrderStatus, PickupAttempt, PickupCode, ShippingReport, StaffSeat, utcnow
 from app.notifications.sending import enqueue_order_notification
 from app.orders.state import ConcurrentTransition, transition
 from app.pickup.codes import normalize_code
-from app.pickup.qr import QrTokenError, read_qr_token
+from app.pickup.qr import QrTokenError, pickup_for_qr_token
 from app.pickup.shipping import enqueue_report
 from app.ratelimit import give_back, pickup_limits, take
 
 REDEEMABLE = (OrderStatus.PAID.value, OrderStatus.READY.value)
 # Outcomes that look like guessing count against the rate limits; a real code of this store (even one already
-# handed over) does not, so a busy counter is never locked out by customers showing old codes.
+# handed over) does not, so a busy counter is never locked out by customers showing old codes. Another store's code
+# is logged as wrong_store but answered exactly like an unknown one (404 pickup_not_found, or qr_token_invalid for
+# a token), so the answer never tells a guesser that a code is live somewhere.
 GUESSES = frozenset({"pickup_not_found", "wrong_store", "qr_token_invalid"})
 
 
@@ -44,20 +46,21 @@ class _Failed(Exception):
         self.outcome, self.error, self.order_id = outcome, error, order_id
 
 
-def lookup(seat: StaffSeat, code: str | None, qr_token: str | None) -> Pickup:
-    """The preview: the pickup of this store that the code or token names, whatever its state."""
-    return _attempt(seat, "lookup", code, qr_token, lambda pickup: pickup)
+def lookup(seat: StaffSeat, code: str | None, qr_token: str | None, client_addr: str | None = None) -> Pickup:
+    """The preview: the pickup of this store that the code or token names, whatever its state. A lookup does not
+    spend a QR token (the staff app looks up, then redeems with the same scan)."""
+    return _attempt(seat, "lookup", code, qr_token, lambda pickup: pickup, client_addr)
 
 
-def redeem(seat: StaffSeat, code: str | None, qr_token: str | None) -> Pickup:
-    return _attempt(seat, "redeem", code, qr_token, lambda pickup: _hand_over(seat, pickup))
+def redeem(seat: StaffSeat, code: str | None, qr_token: str | None, client_addr: str | None = None) -> Pickup:
+    return _attempt(seat, "redeem", code, qr_token, lambda pickup: _hand_over(seat, pickup), client_addr)
 
 
 def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | None,
-             act: Callable[[Pickup], Pickup]) -> Pickup:
+             act: Callable[[Pickup], Pickup], client_addr: str | None = None) -> Pickup:
     seat_id, store_id = seat.id, seat.store_id
     via = "qr" if qr_token is not None else "code"
-    limits = pickup_limits(seat_id, store_id)
+    limits = pickup_limits(seat_id, store_id, client_addr)
     try:
         ticket = take(limits)
     except RateLimited:
@@ -66,9 +69,10 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
     try:
         pickup = _find(code, qr_token)
         if pickup.code.store_id != store_id:
-            # Nothing about the order goes back: not its number, status or items.
-            raise _Failed("wrong_store", Forbidden("This pickup belongs to another store.", code="wrong_store"),
-                          pickup.order.id)
+            # Logged as what it is, answered as an unknown code (or token): nothing about the order goes back,
+            # not even that the code is live at another store.
+            unknown = _qr_failure(QrTokenError("invalid")) if qr_token is not None else _not_found()
+            raise _Failed("wrong_store", unknown.error, pickup.order.id)
         result = act(pickup)
     except _Failed as failed:
         outcome, error, order_id = failed.outcome, failed.error, failed.order_id
@@ -98,23 +102,25 @@ def _not_found() -> _Failed:
     return _Failed("pickup_not_found", NotFound("No pickup has this code.", code="pickup_not_found"))
 
 
+def _qr_failure(exc: QrTokenError) -> _Failed:
+    message = ("The QR code has expired; ask the customer to refresh it." if exc.reason == "expired"
+               else "This is not a valid pickup QR code.")
+    return _Failed(f"qr_token_{exc.reason}", ApiError(message, code=f"qr_token_{exc.reason}"))
+
+
 def _find(code: str | None, qr_token: str | None) -> Pickup:
     if qr_token is not None:
         try:
-            claim = read_qr_token(qr_token)
+            pickup = pickup_for_qr_token(qr_token)
         except QrTokenError as exc:
-            message = ("The QR code has expired; ask the customer to refresh it." if exc.reason == "expired"
-                       else "This is not a valid pickup QR code.")
-            raise _Failed(f"qr_token_{exc.reason}", ApiError(message, code=f"qr_token_{exc.reason}")) from None
-        digits, order_no = claim.code, claim.order_no
-    else:
-        digits = normalize_code(code or "")
-        if digits is None:
-            raise invalid_field("code", "must be the 12 digits of a pickup code")
-        order_no = None
+            raise _qr_failure(exc) from None
+        return Pickup(pickup, db.session.get(Order, pickup.order_id))
+    digits = normalize_code(code or "")
+    if digits is None:
+        raise invalid_field("code", "must be the 12 digits of a pickup code")
     row = db.session.execute(select(PickupCode, Order).join(Order, Order.id == PickupCode.order_id)
                              .where(PickupCode.code == digits)).first()
-    if row is None or (order_no is not None and row.Order.order_no != order_no):
+    if row is None:
         raise _not_found()
     return Pickup(row.PickupCode, row.Order)
 
@@ -158,7 +164,9 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
         claimed = db.session.execute(
             update(PickupCode).where(PickupCode.id == code_id, PickupCode.redeemed_at.is_(None),
                                      PickupCode.revoked_at.is_(None), PickupCode.expires_at > now)
-            .values(redeemed_at=now, redeemed_by_seat_id=seat_id).execution_options(synchronize_session=False))
+            # The QR token is spent with the handover: it worked once.
+            .values(redeemed_at=now, redeemed_by_seat_id=seat_id, qr_token_hash=None, qr_expires_at=None)
+            .execution_options(synchronize_session=False))
         if claimed.rowcount != 1:
             db.session.rollback()
             continue

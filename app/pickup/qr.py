@@ -1,26 +1,27 @@
 """QR tokens: what the customer's app shows as a QR code for the staff app to scan.
 
-A token names the order and its code, is signed with SECRET_KEY (itsdangerous, with a salt of its own so no other
-signed value of the app can pass for one) and lives a few minutes: a photo of someone's screen is soon worthless,
-and the customer's app simply asks for a fresh one. Verifying a token proves only that we issued it; whether the
-code is still good is then checked against the database like a typed code.
+A token is an opaque random reference (`secrets`, 192 bits), not a signed copy of the pickup code: a photo of the QR
+yields nothing but the token (issue 11 finding 5). Only its SHA-256 is stored, on the pickup code's row, with an
+expiry a couple of minutes out; issuing a new one replaces the old, so only the latest token of an order works, and
+the handover it is redeemed with spends it. The customer's app simply asks for a fresh one when it runs out.
+Finding a token proves nothing more than that we issued it; whether the pickup is still good is then checked like a
+typed code.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
 
-from flask import current_app
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
 
-QR_TOKEN_TTL_S = 300
-_SALT = "micromall.pickup.qr.v1"
+from app.extensions import db
+from app.models import PickupCode, utcnow
 
-
-@dataclass(frozen=True)
-class QrClaim:
-    order_no: str
-    code: str
+QR_TOKEN_TTL_S = 120
+_PREFIX = "mmqr1."  # so a scanned QR that is not ours fails fast and reads as what it is
+_TOKEN = re.compile(r"^mmqr1\.[A-Za-z0-9_-]{32}$")
 
 
 class QrTokenError(Exception):
@@ -29,26 +30,27 @@ class QrTokenError(Exception):
         self.reason = reason
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_qr_token(order_no: str, code: str) -> tuple[str, datetime]:
-    """(token, expires_at). The expiry is computed from the token's own signed timestamp."""
-    serializer = _serializer()
-    token = serializer.dumps({"o": order_no, "c": code})
-    _, signed_at = serializer.loads(token, return_timestamp=True)
-    return token, signed_at.astimezone(timezone.utc) + timedelta(seconds=QR_TOKEN_TTL_S)
+def issue_qr_token(pickup: PickupCode) -> tuple[str, datetime]:
+    """(token, expires_at): a fresh token for this pickup, replacing the one before. Flushes; the caller commits."""
+    token = _PREFIX + secrets.token_urlsafe(24)
+    expires_at = utcnow() + timedelta(seconds=QR_TOKEN_TTL_S)
+    pickup.qr_token_hash, pickup.qr_expires_at = _hash(token), expires_at
+    db.session.flush()
+    return token, expires_at
 
 
-def read_qr_token(token: str) -> QrClaim:
-    """The order and code a token names; QrTokenError("expired") or ("invalid") otherwise."""
-    try:
-        data = _serializer().loads(token, max_age=QR_TOKEN_TTL_S)
-    except SignatureExpired:
-        raise QrTokenError("expired") from None
-    except BadData:  # a bad signature, a malformed token, an undecodable payload
-        raise QrTokenError("invalid") from None
-    if not (isinstance(data, dict) and isinstance(data.get("o"), str) and isinstance(data.get("c"), str)):
+def pickup_for_qr_token(token: str) -> PickupCode:
+    """The pickup code whose current token this is; QrTokenError("invalid") for a token that is not (or no longer)
+    one, ("expired") for one past its expiry."""
+    if not _TOKEN.match(token):
         raise QrTokenError("invalid")
-    return QrClaim(data["o"], data["c"])
+    pickup = db.session.scalar(select(PickupCode).where(PickupCode.qr_token_hash == _hash(token)))
+    if pickup is None:
+        raise QrTokenError("invalid")
+    if pickup.qr_expires_at is None or pickup.qr_expires_at <= utcnow():
+        raise QrTokenError("expired")
+    return pickup

@@ -59,9 +59,9 @@ def test_another_stores_staff_learn_nothing(client, shop, paid_order, staff_memb
     stranger = staff_member(factories.store())
     for path in (LOOKUP, REDEEM):
         response = client.post(path, headers=stranger.headers, json={"code": order.code})
-        assert response.status_code == 403
+        assert response.status_code == 404  # the same answer as an unknown code (issue 11)
         error = response.get_json()["error"]
-        assert error["code"] == "wrong_store" and "details" not in error
+        assert error["code"] == "pickup_not_found" and "details" not in error
         text = response.get_data(as_text=True)
         assert order.order_no not in text and "拿铁" not in text and "paid" not in text
     assert db.session.get(Order, order.order_id).status == "paid"
