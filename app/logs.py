@@ -1,7 +1,8 @@
 """One JSON log line per request, and a request id that follows the work into the jobs it enqueues.
 
 What is logged is chosen, not dumped: the route template (never the raw path or query, which can carry codes), the
-status, the duration, and who called (customer or staff id). Tokens, codes, phone numbers and secrets never are.
+status, the duration, and who called (customer or staff id). Tokens, codes, phone numbers and secrets never are,
+and whatever other loggers write (wechatpy, requests, RQ, the development server) is masked by app/redaction.py.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import uuid
 from datetime import datetime, timezone
 
 from flask import Flask, g, request
+
+from app import redaction
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -29,7 +32,9 @@ class JsonFormatter(logging.Formatter):
             line["request_id"] = request_id
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+            # exc_text is the redacted traceback (app/redaction.py); formatted here only for a record made before
+            # the redaction was installed.
+            line["exc"] = record.exc_text or redaction.redact(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
 
 
@@ -37,7 +42,23 @@ def current_request_id() -> str | None:
     return request_id_var.get()
 
 
+def _configured_secrets(config) -> list[str]:
+    from urllib.parse import urlsplit
+
+    values = [value for name, value in config.items() if isinstance(name, str) and isinstance(value, str)
+              and any(word in name for word in ("SECRET", "KEY", "TOKEN", "PASSWORD"))
+              and not name.endswith(("_PATH", "_DIR", "_ID", "_URL"))]
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        try:
+            values.append(urlsplit(config.get(name) or "").password or "")
+        except ValueError:
+            pass
+    return values
+
+
 def init_app(app: Flask) -> None:
+    redaction.install()
+    redaction.remember_secrets(_configured_secrets(app.config))
     if not app.testing and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())
