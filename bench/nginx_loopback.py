@@ -34,7 +34,8 @@ def write_config(folder: Path, http_port: int, https_port: int, upstream_port: i
     text = (text.replace("listen 80;", f"listen 127.0.0.1:{http_port};").replace("listen [::]:80;", "")
             .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
             .replace("listen [::]:443 ssl http2;", "").replace("127.0.0.1:8000", f"127.0.0.1:{upstream_port}")
-            .replace("/etc/ssl/micromall/fullchain.pem", str(cert)).replace("/etc/ssl/micromall/privkey.pem", str(key)))
+            .replace("/etc/ssl/micromall/fullchain.pem", str(cert)).replace("/etc/ssl/micromall/privkey.pem", str(key))
+            .replace("/var/log/nginx/access.log", str(folder / "access.log")))
     (folder / "micromall.conf").write_text(text)
     temps = " ".join(f"{n}_temp_path {folder / n};" for n in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     (folder / "nginx.conf").write_text(f"""
