@@ -177,7 +177,8 @@ def _fill_development_defaults(cfg: dict[str, Any], instance_path: str | None) -
         cfg["OFFICIAL_ACCOUNT_TOKEN"] = cfg["OFFICIAL_ACCOUNT_TOKEN"] or SANDBOX_OA_TOKEN
         cfg["OFFICIAL_ACCOUNT_AES_KEY"] = cfg["OFFICIAL_ACCOUNT_AES_KEY"] or SANDBOX_OA_AES_KEY
         cfg["WECHATPAY_MCHID"] = cfg["WECHATPAY_MCHID"] or SANDBOX_MCHID
-        cfg["WECHAT_MP_BASE_URL"] = cfg["WECHAT_MP_BASE_URL"] or base
+        # The sandbox serves mp.weixin.qq.com's showqrcode beside the API.
+        cfg["WECHAT_MP_BASE_URL"] = cfg["WECHAT_MP_BASE_URL"] or cfg["WECHAT_API_BASE_URL"]
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"] or "https://api.weixin.qq.com"
     cfg["WECHATPAY_API_BASE_URL"] = cfg["WECHATPAY_API_BASE_URL"] or "https://api.mch.weixin.qq.com"
     cfg["WECHAT_MP_BASE_URL"] = cfg["WECHAT_MP_BASE_URL"] or "https://mp.weixin.qq.com"

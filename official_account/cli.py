@@ -6,6 +6,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from app import wechat
