@@ -9,6 +9,7 @@ PERIODIC: tuple[tuple[str, int], ...] = (
     ("app.pickup.noshow:refund_no_shows", 300),
     ("app.pickup.shipping:report_unreported_pickups", 600),
     ("app.wechat:refresh_access_tokens", 60),
+    ("app.payments.closing:close_cancelled_at_wechat", 60),
 )
 
 

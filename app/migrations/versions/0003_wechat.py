@@ -1,4 +1,4 @@
-"""WeChat fidelity: subscription grants, follower-link tokens, shipping failure reason
+"""WeChat fidelity: subscription grants, follower-link tokens, shipping failure reason, payment closed_at
 
 Revision ID: 0003_wechat
 Revises: 0001
@@ -38,9 +38,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_follower_link_tokens_follower_id'), ['follower_id'], unique=False)
     with op.batch_alter_table('shipping_reports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('failure_reason', sa.String(length=200), nullable=True))
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('closed_at', app.models.types.UTCDateTime(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_column('closed_at')
     with op.batch_alter_table('shipping_reports', schema=None) as batch_op:
         batch_op.drop_column('failure_reason')
     op.drop_table('follower_link_tokens')  # its index goes with it (MariaDB refuses to drop an FK's index first)
