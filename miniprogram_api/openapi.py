@@ -127,7 +127,8 @@ def _operation(method: str, path: str, summary: str, caller: str, params: dict[s
 # What this project adds to ../shared/API.md (the shared contract is kept as it is; extensions are recorded here).
 EXTENSIONS: dict[str, Any] = {
     "order_statuses": {"refund_failed": "WeChat Pay closed or refused a refund: the money is still with the shop and "
-                                        "a person must act (refunding -> refund_failed -> refunding)"},
+                                        "a person must act (refunding -> refund_failed -> refunding; an ABNORMAL refund "
+                                        "WeChat Pay finishes later goes refund_failed -> refunded)"},
     "error_codes": {
         "invalid_login_code": "401: the wx.login code is invalid or used",
         "invalid_phone_code": "400: the getPhoneNumber code is invalid or used",
