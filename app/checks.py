@@ -125,6 +125,31 @@ def _secret_key(config) -> str:
     return "long and random enough"
 
 
+def _notification_templates(app: Flask) -> str:
+    """The configured templates, and any 47003 WeChat answered lately: a keyword mapping that does not fit its
+    template (NOTIFICATION_TEMPLATES) is a configuration error, named here with the template."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.models import NotificationLog, utcnow
+
+    templates = app.config.get("NOTIFICATION_TEMPLATE_MAP") or {}
+    if not templates:
+        return "NOTIFICATION_TEMPLATES unset: no subscribe or template messages are sent"
+    rows = db.session.execute(select(NotificationLog.kind, NotificationLog.channel).where(
+        NotificationLog.errcode == 47003, NotificationLog.updated_at >= utcnow() - timedelta(days=7)).distinct()).all()
+    db.session.rollback()
+    bad = []
+    for kind, channel in rows:
+        message = "oa_order_status" if channel == "template" else f"order_{kind}"
+        template = templates.get(message)
+        bad.append(f"{message} (template {template.template_id if template else '?'})")
+    _require(not bad, "WeChat answered 47003 (keywords or values do not fit the template) for " + ", ".join(bad)
+             + ": make its fields in NOTIFICATION_TEMPLATES the template's keywords as the WeChat console shows them")
+    return f"{len(templates)} configured: " + ", ".join(f"{m}={t.template_id}" for m, t in templates.items())
+
+
 def run_checks(app: Flask) -> list[Check]:
     config = app.config
     return [
@@ -133,10 +158,12 @@ def run_checks(app: Flask) -> list[Check]:
         _check("PUBLIC_BASE_URL", lambda: _https(config, "PUBLIC_BASE_URL")),
         _check("WECHAT_API_BASE_URL", lambda: _https(config, "WECHAT_API_BASE_URL")),
         _check("WECHATPAY_API_BASE_URL", lambda: _https(config, "WECHATPAY_API_BASE_URL")),
+        _check("WECHAT_MP_BASE_URL", lambda: _https(config, "WECHAT_MP_BASE_URL")),
         _check("merchant key", lambda: _private_key(config)),
         _check("WeChat Pay public key", lambda: _wechatpay_key(config)),
         _check("APIv3 key", lambda: _apiv3_key(config)),
         _check("official account keys", lambda: _aes_keys(config)),
         _check("database", lambda: _database(app)),
         _check("Redis", lambda: _redis(app)),
+        _check("notification templates", lambda: _notification_templates(app)),
     ]

@@ -41,6 +41,9 @@ def register_commands(app: Flask) -> None:
     from app.cli_staff import staff_cli
 
     app.cli.add_command(staff_cli)
+    from app.cli_refunds import refunds_cli
+
+    app.cli.add_command(refunds_cli)
 
 
 def prepare_database() -> None:

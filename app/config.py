@@ -34,14 +34,6 @@ SANDBOX_APPS = {
 SANDBOX_OA_TOKEN = "sandboxtoken"
 SANDBOX_OA_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 chars, like an EncodingAESKey
 SANDBOX_MCHID = "1900000001"
-# Template ids the sandbox accepts (it checks only that one is given); real ones come from the WeChat consoles.
-SANDBOX_TEMPLATES = {
-    "SUBSCRIBE_TEMPLATE_ORDER_PAID": "sandbox-subscribe-order-paid",
-    "SUBSCRIBE_TEMPLATE_ORDER_READY": "sandbox-subscribe-order-ready",
-    "SUBSCRIBE_TEMPLATE_ORDER_PICKED_UP": "sandbox-subscribe-order-picked-up",
-    "SUBSCRIBE_TEMPLATE_ORDER_REFUNDED": "sandbox-subscribe-order-refunded",
-    "OFFICIAL_ACCOUNT_TEMPLATE_ORDER_STATUS": "sandbox-oa-order-status",
-}
 
 
 def _bool(value: str) -> bool:
@@ -73,6 +65,7 @@ SETTINGS: tuple[Setting, ...] = (
             "loopback PUBLIC_BASE_URL and no real app ids", _bool),
     Setting("WECHAT_API_BASE_URL", "base of api.weixin.qq.com", str),
     Setting("WECHATPAY_API_BASE_URL", "base of api.mch.weixin.qq.com", str),
+    Setting("WECHAT_MP_BASE_URL", "base of mp.weixin.qq.com (showqrcode)", str),
     Setting("MINIPROGRAM_APPID", "consumer mini-program appid", str),
     Setting("MINIPROGRAM_SECRET", "consumer mini-program secret", str),
     Setting("STAFF_MINIPROGRAM_APPID", "staff mini-program appid", str),
@@ -84,12 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OFFICIAL_ACCOUNT_PREVIOUS_AES_KEY", "the key before a key change, accepted meanwhile", str),
     Setting("OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE", "1: refuse plaintext callback messages (safe mode only); 0: WeChat's "
             "compatible mode; unset: 1 whenever an AES key is set", _bool),
-    Setting("SUBSCRIBE_TEMPLATE_ORDER_PAID", "mini-program subscribe template: order paid; unset: not sent", str),
-    Setting("SUBSCRIBE_TEMPLATE_ORDER_READY", "mini-program subscribe template: order ready", str),
-    Setting("SUBSCRIBE_TEMPLATE_ORDER_PICKED_UP", "mini-program subscribe template: order picked up", str),
-    Setting("SUBSCRIBE_TEMPLATE_ORDER_REFUNDED", "mini-program subscribe template: order refunded", str),
-    Setting("OFFICIAL_ACCOUNT_TEMPLATE_ORDER_STATUS", "official-account template: order status; unset: not sent",
-            str),
+    Setting("NOTIFICATION_TEMPLATES", "path to the JSON file naming each message's template and keyword mapping "
+            "(docs/wechat.md); unset: no template messages (the sandbox's own set with WECHAT_SANDBOX=1)", str),
     Setting("WECHATPAY_MCHID", "merchant id", str),
     Setting("WECHATPAY_MERCHANT_SERIAL_NO", "serial of the merchant API certificate", str),
     Setting("WECHATPAY_PRIVATE_KEY_PATH", "merchant API private key (PEM)", str),
@@ -152,6 +141,13 @@ def load_config(environ: Mapping[str, str] | None = None, overrides: Mapping[str
         # With an EncodingAESKey WeChat can encrypt every message; a plaintext one is then only ever a forgery or a
         # replay (issue 11). Compatible mode (both kinds) must be asked for with =0.
         cfg["OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE"] = bool(cfg["OFFICIAL_ACCOUNT_AES_KEY"])
+    from app.wechat.templates import load_templates
+
+    # A template file naming an unknown message, keyword type or value refuses to start (47003 otherwise).
+    templates, template_problems = load_templates(cfg["NOTIFICATION_TEMPLATES"], cfg["WECHAT_SANDBOX"])
+    if template_problems:
+        raise ConfigError(template_problems)
+    cfg["NOTIFICATION_TEMPLATE_MAP"] = templates
     cfg.update(overrides)  # Flask settings passed by tests or tools (TESTING, SERVER_NAME, …)
     return cfg
 
@@ -249,10 +245,11 @@ def _fill_development_defaults(cfg: dict[str, Any], instance_path: str | None) -
         cfg["OFFICIAL_ACCOUNT_TOKEN"] = cfg["OFFICIAL_ACCOUNT_TOKEN"] or SANDBOX_OA_TOKEN
         cfg["OFFICIAL_ACCOUNT_AES_KEY"] = cfg["OFFICIAL_ACCOUNT_AES_KEY"] or SANDBOX_OA_AES_KEY
         cfg["WECHATPAY_MCHID"] = cfg["WECHATPAY_MCHID"] or SANDBOX_MCHID
-        for name, template_id in SANDBOX_TEMPLATES.items():
-            cfg[name] = cfg[name] or template_id
+        # The sandbox serves mp.weixin.qq.com's showqrcode beside the API.
+        cfg["WECHAT_MP_BASE_URL"] = cfg["WECHAT_MP_BASE_URL"] or cfg["WECHAT_API_BASE_URL"]
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"] or "https://api.weixin.qq.com"
     cfg["WECHATPAY_API_BASE_URL"] = cfg["WECHATPAY_API_BASE_URL"] or "https://api.mch.weixin.qq.com"
+    cfg["WECHAT_MP_BASE_URL"] = cfg["WECHAT_MP_BASE_URL"] or "https://mp.weixin.qq.com"
 
 
 def settings_table() -> list[tuple[str, str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import tempfile
 import time
@@ -17,7 +18,8 @@ import requests
 from wechat_sandbox.follower import FollowerSimulator
 from wechat_sandbox.server import serve_in_thread
 
-CUSTOMER, FOLLOWER, UNIONID, STAFF = "demo-alice", "oa-demo-alice", "union-demo-alice", "demo-clerk"
+CUSTOMER, FOLLOWER, STAFF = "demo-alice", "oa-demo-alice", "demo-clerk"
+LINK_PATH = re.compile(r'data-miniprogram-path="pages/account/link\?token=([^"&]+)"')
 HERE = (31.2304, 121.4737)  # People's Square, Shanghai
 
 
@@ -77,8 +79,10 @@ def run_journey(app, base: str) -> None:
 
     j = Journey(base, app.config)
     s: dict[str, Any] = {}
-    j.http.post(f"{j.sandbox}/sandbox/people", json={"unionid": UNIONID, "miniprogram_openid": CUSTOMER,
-                                                      "official_account_openid": FOLLOWER}, timeout=5)
+    # The sandbox is as strict as WeChat: the two apps share no Open Platform account (so no unionid links the
+    # follower to the customer: the 绑定 link does), and a payment reaches WeChat's shipping service only after a
+    # while. The demo's minutes are seconds: that delay is set to zero.
+    j.http.post(f"{j.sandbox}/sandbox/shipping/ready", json={"after_s": 0}, timeout=5)
 
     def scan_store_qr():
         result = j.follower.subscribe(FOLLOWER, scene="store_1")
@@ -92,6 +96,26 @@ def run_journey(app, base: str) -> None:
         body = j.call("POST", "/auth/login", json={"code": f"sandbox-{CUSTOMER}.1"})
         s["token"] = body["token"]
         return [f"wx.login() code -> token (expires in {body['expires_in']} s); customer #{body['customer']['id']}"]
+
+    def link_account():
+        reply = j.follower.send_text(FOLLOWER, "绑定")
+        content = str((reply.reply or {}).get("Content", ""))
+        match = LINK_PATH.search(content)
+        expect(match, f"a one-time link in the 绑定 reply: {content!r}")
+        body = j.call("POST", "/me/official-account/link", s["token"], json={"token": match.group(1)})
+        expect(body.get("linked"), "the follower linked")
+        return ["no unionid (the apps share no Open Platform account): the follower sends 绑定,",
+                "the account answers with a one-time mini-program link (10 minutes, single use);",
+                "the mini-program opens it and posts the token: follower and customer are linked"]
+
+    def subscribe():
+        asked = j.call("GET", "/me/subscriptions", s["token"])["ask"]
+        # wx.requestSubscribeMessage(asked): the customer taps "allow" for each (the sandbox plays the user).
+        results = j.http.post(f"{j.sandbox}/sandbox/subscriptions/accept",
+                              json={"openid": CUSTOMER, "template_ids": asked}, timeout=5).json()
+        grants = j.call("POST", "/me/subscriptions", s["token"], json={"results": results})["grants"]
+        return [f"wx.requestSubscribeMessage asks for {len(asked)} templates (at most 3): the customer accepts",
+                "grants held: " + ", ".join(f"{tid} × {n}" for tid, n in grants.items())]
 
     def find_store():
         stores = j.call("GET", f"/stores?lat={HERE[0]}&lng={HERE[1]}&radius_km=5")["items"]
@@ -160,7 +184,9 @@ def run_journey(app, base: str) -> None:
 
     for title, run in (("A follower scans a store's QR code and is welcomed", scan_store_qr),
                        ("The consumer opens the mini-program and logs in", log_in),
+                       ("The follower links the account to the mini-program", link_account),
                        ("Finds the nearest open store", find_store), ("Orders from that store's stock", order),
+                       ("Allows the order's notifications (one grant per message)", subscribe),
                        ("Pays with WeChat Pay", pay), ("The notification arrives, with the pickup code", notified),
                        ("The store prepares the order", staff_ready), ("Staff redeem the pickup code", redeem),
                        ("A second redeem is refused", redeem_again),

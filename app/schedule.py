@@ -8,6 +8,8 @@ PERIODIC: tuple[tuple[str, int], ...] = (
     ("app.orders.jobs:expire_due_orders", 60),
     ("app.pickup.noshow:refund_no_shows", 300),
     ("app.pickup.shipping:report_unreported_pickups", 600),
+    ("app.wechat:refresh_access_tokens", 60),
+    ("app.payments.closing:close_cancelled_at_wechat", 60),
 )
 
 

@@ -1,10 +1,12 @@
-"""Login, the customer, and the phone number."""
+"""Login, the customer, the phone number, subscribe-message grants and the official-account link."""
 from __future__ import annotations
 
 from flask import jsonify
 
 from app.customers import service as customers
 from app.extensions import db
+from app.followers import linking
+from app.notifications import grants
 from miniprogram_api import consumer
 from miniprogram_api.auth import bearer_token, current_customer, customer_required
 from miniprogram_api.params import body_str, json_body
@@ -41,3 +43,30 @@ def bind_phone():
     customer = customers.bind_phone(current_customer(), code)
     db.session.commit()
     return jsonify(customer_json(customer))
+
+
+@consumer.get("/me/subscriptions")
+@customer_required
+def subscriptions():
+    """Which subscribe templates to request next (at most three, most useful first) and the grants held."""
+    return jsonify(grants.summary(current_customer()))
+
+
+@consumer.post("/me/subscriptions")
+@customer_required
+def report_subscriptions():
+    """What wx.requestSubscribeMessage resolved with: {results: {template_id: accept|reject|ban|filter}}."""
+    customer = current_customer()
+    grants.record_results(customer, json_body().get("results"))
+    db.session.commit()
+    return jsonify(grants.summary(customer))
+
+
+@consumer.post("/me/official-account/link")
+@customer_required
+def link_official_account():
+    """The one-time token of the official account's 绑定 reply links that follower to this customer."""
+    token = body_str(json_body(), "token", max_length=64)
+    follower = linking.link_with_token(current_customer(), token)
+    db.session.commit()
+    return jsonify(linked=True, following=bool(follower.subscribed))

@@ -23,6 +23,12 @@ OPERATIONS: list[tuple[str, str, str, str, dict[str, str], dict[str, tuple[str, 
     ("get", "/api/v1/me", "The logged-in customer", CUSTOMER, {}, {}, 200),
     ("post", "/api/v1/me/phone", "Bind the phone number from getPhoneNumber", CUSTOMER, {},
      {"code": ("string", True)}, 200),
+    ("get", "/api/v1/me/subscriptions", "Subscribe templates to request next (ask, at most 3) and grants held",
+     CUSTOMER, {}, {}, 200),
+    ("post", "/api/v1/me/subscriptions", "Report what wx.requestSubscribeMessage returned", CUSTOMER, {},
+     {"results": ("object", True)}, 200),
+    ("post", "/api/v1/me/official-account/link", "Link the follower of a one-time 绑定 token to this customer",
+     CUSTOMER, {}, {"token": ("string", True)}, 200),
     ("get", "/api/v1/stores", "Active stores, nearest first when lat/lng are given", PUBLIC,
      {"lat": "number", "lng": "number", "radius_km": "number", "page": "integer", "per_page": "integer"}, {}, 200),
     ("get", "/api/v1/stores/{store_id}", "One store with opening hours and open_now", PUBLIC,
@@ -127,7 +133,8 @@ def _operation(method: str, path: str, summary: str, caller: str, params: dict[s
 # What this project adds to ../shared/API.md (the shared contract is kept as it is; extensions are recorded here).
 EXTENSIONS: dict[str, Any] = {
     "order_statuses": {"refund_failed": "WeChat Pay closed or refused a refund: the money is still with the shop and "
-                                        "a person must act (refunding -> refund_failed -> refunding)"},
+                                        "a person must act (refunding -> refund_failed -> refunding; an ABNORMAL refund "
+                                        "WeChat Pay finishes later goes refund_failed -> refunded)"},
     "error_codes": {
         "invalid_login_code": "401: the wx.login code is invalid or used",
         "invalid_phone_code": "400: the getPhoneNumber code is invalid or used",
@@ -144,6 +151,9 @@ EXTENSIONS: dict[str, Any] = {
         "invite_not_found": "404", "invite_used": "409", "invite_expired": "409",
         "staff_already_bound": "409: this WeChat user already holds an active seat",
         "seat_disabled": "403: the staff seat was disabled",
+        "login_blocked_by_wechat": "403: WeChat's risk control blocks this user's login (code2session 40226)",
+        "link_token_invalid": "404: the official-account link token is unknown, used or expired",
+        "follower_already_linked": "409: the follower is linked to another customer",
     },
     "headers": {"Idempotent-Replayed": "true on a POST /orders answered from an earlier Idempotency-Key",
                 "X-Request-Id": "echoed or generated; carried into the jobs the request enqueued"},

@@ -19,6 +19,7 @@ Answer = Union[str, list[dict[str, str]]]
 HOME_PAGE = "pages/index/index"
 ORDERS_PAGE = "pages/order/list"
 STORE_PAGE = "pages/store/index?id={store_id}"
+LINK_PAGE = "pages/account/link?token={token}"
 NEAREST_RADIUS_KM = 20
 NEAREST_COUNT = 3
 RECENT_ORDERS = 5
@@ -90,7 +91,17 @@ def stores_help() -> str:
 
 def not_linked() -> str:
     return (f"还没有找到你的订单。请先 {miniprogram_link('在小程序登录', HOME_PAGE)}，"
-            "下单后再回复「订单」即可查看。")
+            "下单后再回复「订单」即可查看；已在小程序下过单，请回复「绑定」关联账号。")
+
+
+def link_invitation(token: str) -> str:
+    """The one-time link (10 minutes) that ties this follower to the customer who opens it in the mini-program."""
+    return (f"{miniprogram_link('点此在小程序里完成绑定', LINK_PAGE.format(token=token))}（10 分钟内有效，"
+            "仅限一次）。绑定后回复「订单」「取货码」即可查看，订单通知也会发到这里。")
+
+
+def already_linked() -> str:
+    return "你的公众号已与小程序账号绑定，回复「订单」或「取货码」即可查看。"
 
 
 def recent_orders(customer: Customer) -> str:

@@ -5,14 +5,9 @@ import json
 from pathlib import Path
 from string import Template
 from typing import Any
-from urllib.parse import quote
-
 import click
-import requests
 from flask import current_app
 from flask.cli import with_appcontext
-from requests import RequestException
-from wechatpy.exceptions import WeChatClientException
 
 from app import wechat
 from app.errors import ApiError
@@ -20,9 +15,9 @@ from app.extensions import db
 from app.followers import rules as rule_service
 from app.followers.service import store_scene
 from app.models import Store
+from app.wechat.port import WeChatError
 
 MENU_FILE = Path(__file__).with_name("menu.json")
-SHOWQRCODE_URL = "https://mp.weixin.qq.com/cgi-bin/showqrcode"
 
 
 @click.group("oa")
@@ -107,41 +102,31 @@ def load_menu(path: Path = MENU_FILE) -> dict[str, Any]:
 def push_menu(path: Path) -> None:
     """Replace the account's custom menu with the menu file (cgi-bin/menu/create)."""
     try:
-        wechat.client("official_account").menu.create(load_menu(path))
-    except (WeChatClientException, RequestException) as exc:
+        wechat.api("official_account").create_menu(load_menu(path))
+    except WeChatError as exc:
         raise click.ClickException(f"WeChat refused the menu: {exc}") from None
     click.echo("menu pushed")
-
-
-def showqrcode_url(ticket: str) -> str:
-    """The image of a QR ticket: on mp.weixin.qq.com, or at the sandbox's base URL in sandbox mode. Tickets are
-    base64 with + / =, so they are URL-encoded."""
-    config = current_app.config
-    base = f"{config['WECHAT_API_BASE_URL'].rstrip('/')}/cgi-bin/showqrcode" if config["WECHAT_SANDBOX"] \
-        else SHOWQRCODE_URL
-    return f"{base}?ticket={quote(ticket, safe='')}"
 
 
 @oa_cli.command("store-qrcode")
 @click.argument("store_id", type=int)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="PNG file to write (default: store_<id>_qrcode.png).")
+              help="image file to write (default: store_<id>_qrcode.<ext>, the extension of the image WeChat "
+                   "sends: jpg on WeChat).")
 @with_appcontext
 def store_qrcode(store_id: int, out: Path | None) -> None:
-    """Create the store's permanent QR code (scene store_<id>) and save its PNG; prints the file as the last line.
+    """Create the store's permanent QR code (scene store_<id>) and save its image; prints the file as the last line.
     Scanning it follows the account and attributes the follower to the store."""
     store = db.session.get(Store, store_id)
     if store is None or not store.active:
         raise click.BadParameter(f"store {store_id} does not exist or is not active", param_hint="STORE_ID")
-    out = out or Path(f"store_{store_id}_qrcode.png")
-    body = {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": store_scene(store_id)}}}
     try:
-        ticket = wechat.client("official_account").qrcode.create(body)["ticket"]
-        response = requests.get(showqrcode_url(ticket), timeout=(3.05, 10))
-        response.raise_for_status()
-    except (WeChatClientException, RequestException) as exc:
+        api = wechat.api("official_account")
+        ticket = api.create_qrcode(store_scene(store_id))["ticket"]
+        # showqrcode lives on mp.weixin.qq.com (WECHAT_MP_BASE_URL) and answers image/jpg there.
+        image = api.qrcode_image(ticket)
+    except WeChatError as exc:
         raise click.ClickException(f"could not make the QR code: {exc}") from None
-    if not response.content.startswith(b"\x89PNG"):
-        raise click.ClickException("showqrcode did not answer with a PNG image")
-    out.write_bytes(response.content)
+    out = out or Path(f"store_{store_id}_qrcode.{image.extension}")
+    out.write_bytes(image.content)
     click.echo(str(out))

@@ -12,6 +12,7 @@ from app.errors import InvalidRequest
 from app.extensions import db
 from app.followers import service as followers
 from app.followers.rules import match_rule, normalise
+from app.followers.linking import issue_link_token
 from app.followers.unionid import link_quickly_or_later
 from app.models import Customer, Follower, Store
 from official_account import answers
@@ -21,9 +22,10 @@ from official_account.answers import Answer
 # "contains" rule cannot hide them.
 KEYWORDS = {"订单": "orders", "我的订单": "orders", "order": "orders", "orders": "orders",
             "取货码": "pickup", "取货": "pickup", "pickup": "pickup",
-            "门店": "stores", "找门店": "stores", "store": "stores", "stores": "stores"}
+            "门店": "stores", "找门店": "stores", "store": "stores", "stores": "stores",
+            "绑定": "link", "关联": "link", "link": "link"}
 # The CLICK keys of official_account/menu.json.
-MENU_KEYS = {"ORDERS": "orders", "PICKUP": "pickup", "STORES": "stores"}
+MENU_KEYS = {"ORDERS": "orders", "PICKUP": "pickup", "STORES": "stores", "LINK": "link"}
 LATER_RETRIES_S = (5, 30)
 
 
@@ -38,6 +40,10 @@ def answer_for(topic: str, customer: Customer | None, show_codes: bool = True) -
 
 
 def _topic(topic: str, follower: Follower, message: BaseMessage) -> Answer | None:
+    if topic == "link":
+        if followers.customer_of(follower) is not None:
+            return answers.already_linked()
+        return answers.link_invitation(issue_link_token(follower))
     customer = followers.customer_of(follower) if topic != "stores" else None
     if topic != "stores" and customer is None and follower.unionid is None:
         # Who this is needs user/info first: too slow for the 5 s reply, so a job answers through custom/send.
@@ -107,6 +113,10 @@ def on_event(message: BaseMessage) -> Answer | None:
 
 def dispatch(message: BaseMessage) -> Answer | None:
     """The answer to send back, or None for `success` (nothing to say now)."""
+    if message.type == "unknown":
+        # Events wechatpy does not know (subscribe_msg_popup_event, the platform's test pushes, new event kinds):
+        # taken with `success` and no text, as WeChat asks of events one does not handle.
+        return None
     if message.type == "event":
         return on_event(message)
     follower = followers.follower_by_openid(message.source)

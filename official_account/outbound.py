@@ -12,11 +12,14 @@ from official_account.handlers import answer_for
 
 
 def send_answer(openid: str, answer: Answer) -> None:
-    client = wechat.client("official_account")
+    api = wechat.api("official_account")
     if isinstance(answer, str):
-        client.message.send_text(openid, answer)
+        api.send_custom_message(openid, "text", {"content": answer})
     else:
-        client.message.send_articles(openid, answer)
+        # Customer-service news: title, description, url, picurl (one article since 2018, WeChat shows the first).
+        articles = [{"title": a.get("title", ""), "description": a.get("description", ""), "url": a.get("url", ""),
+                     "picurl": a.get("image", "")} for a in answer]
+        api.send_custom_message(openid, "news", {"articles": articles})
 
 
 def answer_later(follower_id: int, topic: str) -> None:

@@ -101,6 +101,12 @@ class WeChatPayGateway:
         except WeChatPayError as exc:
             raise _gateway_error(exc) from exc
 
+    def query_refund(self, out_refund_no: str) -> RefundState:
+        try:
+            return refund_state_from(self.client.query_refund(out_refund_no))
+        except WeChatPayError as exc:
+            raise _gateway_error(exc) from exc
+
 
 def install(app: Flask) -> None:
     """Build the client on first use (keys are read then, not at start-up), once per process."""

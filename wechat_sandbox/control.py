@@ -10,8 +10,16 @@ POST /sandbox/followers                   {"openid", "subscribe"?: 1|0 (default 
                                            "interacted_at"?: epoch seconds or null (default: now)}
 POST /sandbox/tokens/expire               {"appid"?}  issued tokens answer 42001
 POST /sandbox/tokens/revoke               {"appid"?}  issued tokens answer 40001
-POST /sandbox/subscriptions               {"openid", "template_id"?, "count": n or null (null: unlimited again)}
+POST /sandbox/subscriptions               {"openid", "template_id"?, "count": n or null (null: unlimited, a leniency
+                                           for tests that are not about grants)}
 POST /sandbox/subscriptions/refuse        {"openid", "template_id"?}  same as count 0
+POST /sandbox/subscriptions/accept        {"openid", "template_ids": [≤ 3]}  the user taps "allow" in
+                                           wx.requestSubscribeMessage: one grant each; answers its result object
+POST /sandbox/templates                   {"template_id", "keywords": ["thing2", …]}  a template the merchant picked
+POST /sandbox/open-platform               {"bound": true|false}  are the apps bound to one Open Platform account
+                                           (unionid returned only when bound; default: not bound)
+POST /sandbox/shipping/ready              {"after_s": n}  how long after payment WeChat's shipping service knows a
+                                           payment (10060001 before; default 60)
 POST /sandbox/failures                    {"path", "errcode", "times"?: 1, "errmsg"?, "http_status"?: 200}
 """
 from __future__ import annotations
@@ -154,11 +162,7 @@ def _set_quota(body: dict[str, Any], count: Any) -> Response:
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
         raise BadRequest("count must be a non-negative integer or null")
     with state().lock:
-        quota = weixin()["quota"]
-        if count is None:
-            quota.pop((openid, template_id), None)
-        else:
-            quota[(openid, template_id)] = count
+        weixin()["quota"][(openid, template_id)] = count  # None: unlimited
     return jsonify({"ok": True, "openid": openid, "template_id": template_id, "count": count})
 
 
@@ -195,3 +199,55 @@ def failures() -> Response:
             weixin()["failures"][kind] = {"errcode": errcode, "errmsg": _optional_str(body, "errmsg"),
                                           "times": times, "http_status": http_status}
     return jsonify({"ok": True, "path": kind, "times": max(times, 0)})
+
+
+@bp.post("/subscriptions/accept")
+def subscriptions_accept() -> Response:
+    body = _body()
+    openid = _openid(body)
+    template_ids = body.get("template_ids")
+    if not isinstance(template_ids, list) or not template_ids or not all(isinstance(t, str) for t in template_ids):
+        raise BadRequest("template_ids must be a non-empty list of strings")
+    if len(template_ids) > 3:
+        # wx.requestSubscribeMessage: errCode 10005, "can only request 3 templates at most"
+        raise BadRequest("wx.requestSubscribeMessage shows at most 3 templates (errCode 10005)")
+    with state().lock:
+        quota = weixin()["quota"]
+        for template_id in template_ids:
+            current = quota.get((openid, template_id), 0)
+            if current is not None:
+                quota[(openid, template_id)] = current + 1
+    return jsonify({"errMsg": "requestSubscribeMessage:ok", **{t: "accept" for t in template_ids}})
+
+
+@bp.post("/templates")
+def templates() -> Response:
+    body = _body()
+    template_id = _optional_str(body, "template_id")
+    keywords = body.get("keywords")
+    if template_id is None or not isinstance(keywords, list) or not keywords \
+            or not all(isinstance(k, str) and k for k in keywords):
+        raise BadRequest("template_id and keywords (a non-empty list) are required")
+    with state().lock:
+        weixin()["templates"][template_id] = list(keywords)
+    return jsonify({"ok": True, "template_id": template_id, "keywords": keywords})
+
+
+@bp.post("/open-platform")
+def open_platform() -> Response:
+    bound = _body().get("bound")
+    if not isinstance(bound, bool):
+        raise BadRequest("bound must be true or false")
+    with state().lock:
+        weixin()["open_platform_bound"] = bound
+    return jsonify({"ok": True, "bound": bound})
+
+
+@bp.post("/shipping/ready")
+def shipping_ready() -> Response:
+    after_s = _body().get("after_s")
+    if isinstance(after_s, bool) or not isinstance(after_s, (int, float)) or after_s < 0:
+        raise BadRequest("after_s must be a non-negative number")
+    with state().lock:
+        weixin()["shipping_ready_after_s"] = after_s
+    return jsonify({"ok": True, "after_s": after_s})

@@ -26,4 +26,11 @@ class SandboxSettings:
     wechatpay_private_key_pem: bytes = b""
     apiv3_key: str = ""
     access_token_ttl_s: int = 7200
+    # cgi-bin/token: 2,000 calls a day per app on WeChat (45009 beyond); stable_token: 500,000.
+    token_daily_quota: int = 2000
+    stable_token_daily_quota: int = 500000
+    # Strict by default, as WeChat: no unionid unless the apps share an Open Platform account; a payment unknown to
+    # the shipping service for a while after it was paid (10060001).
+    open_platform_bound: bool = False
+    shipping_ready_after_s: float = 60
     notify_schedule_s: tuple[float, ...] = REAL_NOTIFY_SCHEDULE_S

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from wechat_sandbox import png
+from wechat_sandbox import jpeg
 from wechat_sandbox.weixin_common import WxError, ok, require_object, state, wechat_api, weixin
 
 bp = Blueprint("weixin_codes", __name__)
@@ -128,11 +128,12 @@ def qrcode_create(payload: Any, appid: str) -> dict:
 
 @wechat_api(bp, "/cgi-bin/showqrcode", method="GET", token=False)
 def showqrcode(query: dict[str, str], _appid: None) -> Response:
-    """Served by mp.weixin.qq.com on WeChat: a plain image download, 404 for an unknown or expired ticket."""
+    """Served by mp.weixin.qq.com on WeChat: a JPEG download answered as `image/jpg` (WeChat's own, non-standard
+    type), 404 for an unknown or expired ticket."""
     qrcode = weixin()["qrcodes"].get(query.get("ticket", ""))
     if qrcode is None or (qrcode["expires_at"] is not None and time.time() >= qrcode["expires_at"]):
         return Response("", status=404)
-    return Response(png.code_image(qrcode["url"]), content_type="image/png")
+    return Response(jpeg.code_image(qrcode["url"]), content_type="image/jpg")
 
 
 # ---- wxa/getwxacodeunlimit -----------------------------------------------------------------------------------
@@ -157,4 +158,5 @@ def getwxacodeunlimit(payload: Any, appid: str) -> Response:
     width = body.get("width", 430)
     width = min(max(width if isinstance(width, int) else 430, 280), 1280)
     content = json.dumps({"appid": appid, "page": page or "", "scene": scene, "env_version": env_version})
-    return Response(png.code_image(content, width), content_type="image/png")
+    # WeChat sends the code as image/jpeg (errors as JSON, with HTTP 200).
+    return Response(jpeg.code_image(content, width), content_type="image/jpeg")

@@ -64,11 +64,20 @@ ERRMSG: dict[int, str] = {
     47003: "argument invalid!",
     48001: "api unauthorized",
     268485216: "上传时间非法，请按照 RFC 3339 格式填写",
+    10060001: "支付单不存在",
+    10060003: "支付单已使用重新发货机会",
+    10060004: "支付单处于不可发货的状态",
+    10060031: "该笔支付单不属于 openid 所指定的用户",
 }
 
 OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # WeChat keeps the previous access_token valid for five minutes after a new one is issued.
 OLD_TOKEN_GRACE_S = 300
+# stable_token: renewed by WeChat in the token's last 5 minutes; force_refresh 20 times a day, 30 s apart
+# (developers.weixin.qq.com/doc/service/api/base/api_getstableaccesstoken, 注意事项).
+STABLE_RENEW_S = 300
+FORCE_REFRESH_PER_DAY = 20
+FORCE_REFRESH_INTERVAL_S = 30
 # Customer-service (custom) messages may only be sent within 48 hours of the user's last interaction.
 CUSTOM_WINDOW_S = 48 * 3600
 
@@ -120,9 +129,16 @@ def area(name: str) -> dict[str, Any]:
 def weixin() -> dict[str, Any]:
     """The api.weixin.qq.com area, with every table it keeps (recreated after a reset)."""
     data = area("weixin")
-    for table in ("tokens", "used_codes", "people", "followers", "quota", "failures", "qrcodes", "menus"):
+    for table in ("tokens", "used_codes", "people", "followers", "quota", "failures", "qrcodes", "menus",
+                  "stable_tokens", "token_calls", "shipments"):
         data.setdefault(table, set() if table == "used_codes" else {})
     data.setdefault("inbox", [])
+    if "templates" not in data:
+        from wechat_sandbox.templates import SANDBOX_TEMPLATES
+
+        data["templates"] = {tid: list(keywords) for tid, keywords in SANDBOX_TEMPLATES.items()}
+    data.setdefault("open_platform_bound", settings().open_platform_bound)
+    data.setdefault("shipping_ready_after_s", settings().shipping_ready_after_s)
     return data
 
 
@@ -132,8 +148,11 @@ def is_official_account(appid: str) -> bool:
 
 # ---- people and followers ------------------------------------------------------------------------------------
 
-def unionid_for(openid: str) -> str:
-    """A registered person's unionid; otherwise one per openid, stable across logins."""
+def unionid_for(openid: str) -> str | None:
+    """A unionid exists only when the apps are bound to one Open Platform account, as on WeChat: then a registered
+    person's unionid, otherwise one per openid, stable across logins. Not bound: None (the field is left out)."""
+    if not weixin()["open_platform_bound"]:
+        return None
     return weixin()["people"].get(openid, f"sandbox-union-{openid}")
 
 
@@ -210,7 +229,9 @@ def wechat_api(bp: Blueprint, rule: str, method: str = "POST", token: bool = Tru
                     except WxError as exc:
                         body_error = exc
                         payload = request.get_data(as_text=True)
-                state().record(kind, payload)
+                # Credentials are not worth keeping in a record that the demo prints (stable_token's body has one).
+                state().record(kind, {k: v for k, v in payload.items() if k != "secret"}
+                               if isinstance(payload, dict) else payload)
                 failure = _injected_failure(kind)
                 if failure is not None:
                     return failure

@@ -6,18 +6,23 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from requests import RequestException
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from wechatpy.exceptions import WeChatClientException
 
 from app import wechat
-from app.errors import ApiError, InvalidRequest, Unauthenticated, UpstreamUnavailable
+from app.errors import ApiError, Forbidden, InvalidRequest, RateLimited, Unauthenticated, UpstreamUnavailable
 from app.extensions import db
 from app.models import Customer, CustomerSession, utcnow
+from app.wechat.port import WeChatRateLimited, WeChatRefused, WeChatUnavailable
 
-# WeChat's answers that mean "this code is no good", as opposed to "WeChat is unwell".
-INVALID_CODE_ERRCODES = {40029, 40163, 40226, 45011}
+# WeChat's answers that mean "this code is no good": invalid (40029) or already used (40163).
+INVALID_CODE_ERRCODES = {40029, 40163}
+# code2session's documented errcodes (developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session):
+# 45011 "API 调用太频繁，请稍候再试" (a new code will not help, waiting will) and 40226 "高风险等级用户，小程序登录拦截"
+# (WeChat blocks this user's login; logging in again will not help).
+RATE_LIMITED = 45011
+RISKY_USER = 40226
+RETRY_AFTER_S = 60
 
 
 def token_hash(token: str) -> str:
@@ -27,15 +32,22 @@ def token_hash(token: str) -> str:
 def exchange_code(client_name: str, code: str) -> dict:
     """code2session for one of the mini-programs; a bad code is 401, a WeChat outage 503."""
     try:
-        return wechat.client(client_name).code_to_session(code)
-    except WeChatClientException as exc:
+        session = wechat.api(client_name).code_to_session(code)
+    except WeChatRateLimited as exc:
+        raise RateLimited("WeChat is limiting logins right now; wait a minute and try again.",
+                          RETRY_AFTER_S) from exc
+    except WeChatRefused as exc:
+        if exc.errcode == RISKY_USER:
+            raise Forbidden("WeChat has blocked this account from logging in (risk control); the user must resolve "
+                            "it with WeChat.", {"errcode": exc.errcode}, code="login_blocked_by_wechat") from exc
         if exc.errcode in INVALID_CODE_ERRCODES:
             raise ApiError("The login code is invalid or already used; call wx.login() again.",
                            {"errcode": exc.errcode}, code="invalid_login_code", status=401) from exc
         raise UpstreamUnavailable("WeChat login is not available right now; please try again.",
                                   {"errcode": exc.errcode}) from exc
-    except RequestException as exc:
+    except WeChatUnavailable as exc:
         raise UpstreamUnavailable("WeChat login is not available right now; please try again.") from exc
+    return {"openid": session.openid, "session_key": session.session_key, "unionid": session.unionid}
 
 
 def login(code: str) -> tuple[str, int, Customer]:
@@ -89,16 +101,19 @@ def logout(token: str) -> None:
 
 def bind_phone(customer: Customer, code: str) -> Customer:
     try:
-        info = wechat.client("miniprogram").get_phone_number(code)
-    except WeChatClientException as exc:
+        phone = wechat.api("miniprogram").phone_number(code)
+    except WeChatRateLimited as exc:
+        raise RateLimited("WeChat is limiting requests right now; wait a minute and try again.",
+                          RETRY_AFTER_S) from exc
+    except WeChatRefused as exc:
         if exc.errcode in INVALID_CODE_ERRCODES:
             raise InvalidRequest("The phone number code is invalid or already used.", {"errcode": exc.errcode},
                                  code="invalid_phone_code") from exc
         raise UpstreamUnavailable("WeChat is not available right now; please try again.",
                                   {"errcode": exc.errcode}) from exc
-    except RequestException as exc:
+    except WeChatUnavailable as exc:
         raise UpstreamUnavailable("WeChat is not available right now; please try again.") from exc
-    customer.phone = info.get("phoneNumber") or info.get("purePhoneNumber")
+    customer.phone = phone
     db.session.flush()
     return customer
 

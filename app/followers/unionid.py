@@ -1,16 +1,17 @@
 """A follower's unionid from the official account's `cgi-bin/user/info`: tried quickly inside the callback (WeChat
-waits 5 s for its answer), otherwise filled in by a job that retries."""
+waits 5 s for its answer) when an access token is at hand, otherwise filled in by a job that retries.
+
+WeChat gives a unionid only when the official account and the mini-program are bound to one Open Platform account;
+without it `user/info` has none and followers are linked by the one-time token of `app/followers/linking.py`."""
 from __future__ import annotations
 
 import logging
-
-from requests import RequestException
-from wechatpy.exceptions import WeChatClientException
 
 from app import jobs, wechat
 from app.extensions import db
 from app.followers.service import link_follower
 from app.models import Follower
+from app.wechat.port import WeChatError
 
 log = logging.getLogger(__name__)
 # (connect, read): a slow WeChat must not eat the 5 seconds the callback has for its reply.
@@ -19,21 +20,23 @@ RETRIES_S = (10, 60, 300)
 
 
 def fetch_unionid(openid: str, timeout: tuple[float, float] | None = None) -> str | None:
-    options = {"timeout": timeout} if timeout else {}
-    info = wechat.client("official_account").get("user/info", params={"openid": openid, "lang": "zh_CN"},
-                                                    **options)
+    api = wechat.api("official_account")
+    info = api.user_info(openid, timeout=timeout) if timeout else api.user_info(openid)  # type: ignore[call-arg]
     # WeChat says nothing more (no unionid) about someone who does not follow the account.
     return info.get("unionid") if info.get("subscribe") else None
 
 
 def link_quickly_or_later(follower: Follower) -> None:
-    """In the callback: one short user/info call; on any failure a job fills the unionid in after the commit."""
+    """In the callback: one short user/info call when the access token is warm (a token fetch could eat the
+    5 seconds); otherwise, or on any failure, a job fills the unionid in after the commit."""
     if follower.unionid:
         return
     try:
+        if not wechat.api("official_account").token_is_warm():
+            raise WeChatError("no warm access token")
         link_follower(follower, fetch_unionid(follower.openid, QUICK_TIMEOUT_S))
-    except (RequestException, WeChatClientException) as exc:
-        log.info("user/info for follower %s failed (%s); a job will fill in the unionid", follower.id, exc)
+    except WeChatError as exc:
+        log.info("user/info for follower %s not done now (%s); a job will fill in the unionid", follower.id, exc)
         jobs.enqueue("app.followers.unionid:fill_unionid", follower.id, job_id=f"oa-unionid-{follower.id}",
                      retries=RETRIES_S)
 

@@ -9,6 +9,7 @@ from app.models.pickup import PickupAttempt, PickupCode, ShippingReport
 from app.models.staff import STAFF_ROLES, StaffInvite, StaffSeat, StaffSession
 from app.models.stores import Store, StoreHours
 from app.models.types import UTCDateTime, utcnow
+from app.models.wechat import FollowerLinkToken, SubscriptionGrant
 
 __all__ = [
     "CartItem", "Category", "Customer", "CustomerSession", "Follower", "NotificationLog", "NotificationStatus",
@@ -18,3 +19,4 @@ __all__ = [
 __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "StaffInvite", "StaffSeat",
             "StaffSession"]
 __all__ += ["RefundNotification"]
+__all__ += ["FollowerLinkToken", "SubscriptionGrant"]

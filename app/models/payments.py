@@ -26,6 +26,8 @@ class Payment(db.Model):
     transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_queried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its WeChat order was closed (a cancelled order's, no sooner than 5 minutes after it was created).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -67,5 +67,7 @@ class ShippingReport(db.Model):
     # Set while one worker is calling WeChat, so a retry and the sweep do not call at the same time.
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_errcode: Mapped[int | None] = mapped_column(Integer)
+    # Why WeChat refused for good (a permanent errcode), for operators: never retried.
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

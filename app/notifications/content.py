@@ -1,8 +1,14 @@
-"""What an order notification says. The data keys must match the templates chosen in the WeChat consoles
-(one subscribe template per kind in the mini-program, one order-status template in the official account)."""
+"""What an order notification says: the values a NOTIFICATION_TEMPLATES mapping can name, filled into the keywords
+of the templates the merchant chose in the WeChat consoles."""
 from __future__ import annotations
 
-from app.models import Order, utcnow
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Order, Refund, utcnow
+from app.wechat.templates import fit
 
 ORDER_PAGE = "pages/order/detail?order_no={order_no}"
 
@@ -34,20 +40,36 @@ def yuan(fen: int) -> str:
     return f"¥{fen // 100}.{fen % 100:02d}"
 
 
-def _thing(text: str) -> str:
-    """`thing` fields take at most 20 characters."""
-    return text if len(text) <= 20 else text[:19] + "…"
+def _event_at(order: Order, status: str) -> datetime | None:
+    return next((e.created_at for e in reversed(order.events) if e.to_status == status), None)
 
 
-def notification_data(order: Order, kind: str) -> dict[str, dict[str, str]]:
-    phrase, note = _WORDING[kind]
-    code = pickup_code_for(order) if kind == "paid" else None
-    if code:
-        note = f"取货码 {code}，到店出示即可"
+def notification_values(order: Order, kind: str) -> dict[str, object]:
+    """Every value a NOTIFICATION_TEMPLATES mapping may name (API.md), raw: the template fits them per keyword."""
+    from app.pickup.codes import code_for_order
+
+    code = code_for_order(order.id)
+    payment = order.payment
+    refunded = sum(r.amount_fen for r in db.session.scalars(select(Refund).where(Refund.order_id == order.id)))
     return {
-        "character_string1": {"value": order.order_no},
-        "thing2": {"value": _thing(order.store.name)},
-        "phrase3": {"value": phrase},
-        "amount4": {"value": yuan(order.total_fen)},
-        "thing5": {"value": _thing(note)},
+        "order_no": order.order_no,
+        "store_name": order.store.name,
+        "store_address": getattr(order.store, "address", "") or order.store.name,
+        "items": "; ".join(f"{i.title}×{i.quantity}" for i in order.items),
+        "payable": getattr(order, "payable_fen", None) or order.total_fen,
+        "total": order.total_fen,
+        "status": _WORDING[kind][0],
+        "paid_at": payment.paid_at if payment is not None else None,
+        "ready_at": _event_at(order, "ready"),
+        "picked_up_at": _event_at(order, "picked_up"),
+        "promised_ready_at": getattr(order, "promised_ready_at", None),
+        "pickup_code": pickup_code_for(order) or _WORDING[kind][1],
+        "pickup_deadline": code.expires_at if code is not None else None,
+        "refund_amount": refunded or order.total_fen,
     }
+
+
+def fill_template(fields: dict[str, str], values: dict[str, object], now: datetime | None = None) -> dict[str, str]:
+    """{keyword: value fitted to the keyword's type} for one template (see app/wechat/templates.py)."""
+    now = now or utcnow()
+    return {keyword: fit(keyword, values.get(value_name), now) for keyword, value_name in fields.items()}

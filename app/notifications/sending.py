@@ -2,32 +2,34 @@
 
 A NotificationLog row is inserted and committed before WeChat is called: a retried or duplicated job finds the row
 and does not send again what was sent. Only a row left `failed` by a transient error (-1, 45009, 45011, a network
-error) is claimed again by the retry; 43101 (the customer has no subscription for the template) is recorded as
-`refused` and never retried. The job raises after a transient failure so that RQ's Retry runs it again.
+error) is claimed again by the retry. A mini-program subscribe message is sent only against a grant the customer
+gave (`app/notifications/grants.py`): without one the row is `no_grant` and WeChat is not called; 43101 clears the
+grants and is `refused`; 47003 means the template's keyword mapping does not fit the template (a configuration
+error, logged with the template) and is `error`. The job raises after a transient failure so RQ retries it.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Callable
 
 from flask import current_app
-from requests import RequestException
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from wechatpy.exceptions import WeChatClientException
 
 from app import jobs, wechat
 from app.extensions import db
 from app.followers.service import subscribed_follower_of
 from app.models import Customer, NotificationLog, NotificationStatus, Order, utcnow
-from app.notifications.content import notification_data, order_page
+from app.notifications import grants
+from app.notifications.content import fill_template, notification_values, order_page
+from app.wechat.port import NoGrant, WeChatRefused, WeChatUnavailable
 
 log = logging.getLogger(__name__)
 KINDS = ("paid", "ready", "picked_up", "refunded")
 RETRIES_S = (10, 60, 300)
-TRANSIENT_ERRCODES = frozenset({-1, 45009, 45011})
-NO_SUBSCRIPTION = 43101
+BAD_TEMPLATE_DATA = 47003
 S = NotificationStatus
+NO_GRANT = "no_grant"  # the customer gave no grant for the template: WeChat was not called
 
 
 class NotificationRetry(Exception):
@@ -49,49 +51,61 @@ def send_order_notification(order_id: int, kind: str) -> dict[str, str]:
     if order is None or kind not in KINDS:
         return {}
     customer = db.session.get(Customer, order.customer_id)
-    data, page = notification_data(order, kind), order_page(order)
+    values, page = notification_values(order, kind), order_page(order)
     config = current_app.config
-    sends: list[tuple[str, str, Callable[[], dict[str, Any]]]] = []
-    subscribe_template = config.get(f"SUBSCRIBE_TEMPLATE_ORDER_{kind.upper()}")
-    if subscribe_template:
-        openid = customer.openid
-        sends.append(("subscribe", openid, lambda: wechat.client("miniprogram").wxa.send_subscribe_message(
-            openid, subscribe_template, data, page=page)))
+    templates = config.get("NOTIFICATION_TEMPLATE_MAP") or {}
+    sends: list[tuple[str, str, Callable[[], str], tuple[int, str] | None, str]] = []
+    subscribe = templates.get(f"order_{kind}")
+    if subscribe is not None:
+        openid, data = customer.openid, fill_template(subscribe.fields, values)
+        sends.append(("subscribe", openid, lambda: wechat.api("miniprogram").send_subscribe_message(
+            openid, subscribe.template_id, data, page=page), (customer.id, subscribe.template_id),
+            subscribe.template_id))
     follower = subscribed_follower_of(customer)
-    oa_template = config.get("OFFICIAL_ACCOUNT_TEMPLATE_ORDER_STATUS")
-    if follower is not None and oa_template:
-        follower_openid = follower.openid
+    oa = templates.get("oa_order_status")
+    if follower is not None and oa is not None:
+        follower_openid, oa_data = follower.openid, fill_template(oa.fields, values)
         jump = {"appid": config["MINIPROGRAM_APPID"], "pagepath": page}
-        sends.append(("template", follower_openid, lambda: wechat.client("official_account").message.send_template(
-            follower_openid, oa_template, data, mini_program=jump)))
+        sends.append(("template", follower_openid, lambda: wechat.api("official_account").send_template_message(
+            follower_openid, oa.template_id, oa_data, miniprogram=jump), None, oa.template_id))
     db.session.commit()  # nothing of ours is held open while WeChat is called
-    results = {channel: _send_once(order_id, kind, channel, recipient, send)
-               for channel, recipient, send in sends}
+    results = {channel: _send_once(order_id, kind, channel, recipient, send, grant, template_id)
+               for channel, recipient, send, grant, template_id in sends}
     if S.FAILED in results.values():
         raise NotificationRetry(f"order {order_id} {kind}: {results}")
     return results
 
 
-def _send_once(order_id: int, kind: str, channel: str, recipient: str,
-               send: Callable[[], dict[str, Any]]) -> str:
+def _send_once(order_id: int, kind: str, channel: str, recipient: str, send: Callable[[], str],
+               grant: tuple[int, str] | None, template_id: str) -> str:
     if not _claim(order_id, kind, channel, recipient):
         return "already_done"
+    if grant is not None:
+        if not grants.spend(*grant):
+            db.session.commit()
+            return _finish(order_id, kind, channel, NO_GRANT)
+        db.session.commit()
     try:
-        result = send()
-    except WeChatClientException as exc:
-        errcode = exc.errcode
-        if errcode == NO_SUBSCRIPTION:
-            status = S.REFUSED
-        elif errcode is None or errcode in TRANSIENT_ERRCODES:  # None: an HTTP error status from WeChat
-            status = S.FAILED
+        msgid = send()
+    except NoGrant as exc:
+        if grant is not None:
+            grants.clear(*grant)
+        log.info("notification %s/%s/%s: 43101, the customer holds no grant for %s", order_id, kind, channel,
+                 template_id)
+        return _finish(order_id, kind, channel, S.REFUSED, errcode=exc.errcode)
+    except WeChatRefused as exc:
+        if exc.errcode == BAD_TEMPLATE_DATA:
+            log.error("notification %s/%s/%s: 47003, the keyword mapping of template %s does not fit the template "
+                      "(NOTIFICATION_TEMPLATES): %s", order_id, kind, channel, template_id, exc.errmsg)
         else:
-            status = S.ERROR
-        log.warning("notification %s/%s/%s: errcode %s", order_id, kind, channel, errcode)
-        return _finish(order_id, kind, channel, status, errcode=errcode)
-    except RequestException as exc:
+            log.warning("notification %s/%s/%s: errcode %s", order_id, kind, channel, exc.errcode)
+        return _finish(order_id, kind, channel, S.ERROR, errcode=exc.errcode)
+    except WeChatUnavailable as exc:
+        if grant is not None:
+            grants.give_back(*grant)
         log.warning("notification %s/%s/%s: %s", order_id, kind, channel, exc)
-        return _finish(order_id, kind, channel, S.FAILED)
-    return _finish(order_id, kind, channel, S.SENT, msgid=str(result.get("msgid") or "") or None)
+        return _finish(order_id, kind, channel, S.FAILED, errcode=exc.errcode)
+    return _finish(order_id, kind, channel, S.SENT, msgid=msgid or None)
 
 
 def _claim(order_id: int, kind: str, channel: str, recipient: str) -> bool:

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Order, OrderStatus, utcnow
 from app import jobs
 from app.orders.state import ConcurrentTransition, InvalidTransition, transition
+from app.payments.closing import close_allowed
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,10 @@ def cancel_by_customer(order: Order, customer_id: int) -> None:
     actor = f"customer:{customer_id}"
     if order.status == OrderStatus.PENDING_PAYMENT.value:
         cancel_unpaid(order, "customer_cancel", actor)
-        if order.payment is not None:
+        # WeChat Pay: a WeChat order may be closed no sooner than 5 minutes after it was created; a younger one
+        # is closed by the periodic `close_cancelled_at_wechat`, and a payment slipping in meanwhile takes the
+        # late-payment path.
+        if order.payment is not None and close_allowed(order.payment):
             jobs.enqueue("app.payments.reconciliation:close_at_wechat", order.id)
     elif order.status in (OrderStatus.PAID.value, OrderStatus.READY.value):
         start_refund(order, "customer_cancel", actor)

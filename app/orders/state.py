@@ -17,7 +17,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     # A payment that arrives after the order was cancelled: paid again if its stock can be re-reserved, else refunded.
     S.CANCELLED: frozenset({S.PAID, S.REFUNDING}),
     S.REFUNDING: frozenset({S.REFUNDED, S.REFUND_FAILED}),
-    S.REFUND_FAILED: frozenset({S.REFUNDING}),  # a person retries it
+    # A person retries it; or WeChat Pay finishes an ABNORMAL refund after all (it is not final).
+    S.REFUND_FAILED: frozenset({S.REFUNDING, S.REFUNDED}),
     S.PICKED_UP: frozenset(),
     S.REFUNDED: frozenset(),
 }

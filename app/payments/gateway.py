@@ -58,6 +58,8 @@ class PaymentGateway(Protocol):
     def refund(self, *, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int,
                reason: str) -> RefundState: ...
 
+    def query_refund(self, out_refund_no: str) -> RefundState: ...
+
 
 def gateway() -> PaymentGateway:
     return current_app.extensions["payment_gateway"]()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from app.extensions import db
 from app.models import Order, OrderStatus, Payment, utcnow
+from app.payments.closing import close_allowed
 from app.payments.gateway import GatewayError, gateway
 from app.payments.service import apply_paid_transaction, check_transaction
 
@@ -85,8 +86,10 @@ def close_at_wechat(order_id: int) -> str:
     paid meanwhile, the late-payment path takes over."""
     order = db.session.get(Order, order_id)
     payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
-    if order is None or payment is None or not payment.prepay_id:
+    if order is None or payment is None or not payment.prepay_id or payment.closed_at is not None:
         return "nothing_to_do"
+    if not close_allowed(payment):
+        return "too_early"  # WeChat wants 5 minutes after creation: the periodic close takes it later
     db.session.commit()
     try:
         gateway().close(order.order_no)
@@ -95,5 +98,13 @@ def close_at_wechat(order_id: int) -> str:
             return reconcile_order(order_id)
         if exc.retryable:
             raise
+        _mark_closed(order_id)  # e.g. ORDER_CLOSED: nothing left to close
         return f"not_closed:{exc.code}"
+    _mark_closed(order_id)
     return "closed"
+
+
+def _mark_closed(order_id: int) -> None:
+    db.session.execute(update(Payment).where(Payment.order_id == order_id).values(closed_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.commit()

@@ -16,6 +16,7 @@ from app.payments.gateway import GatewayError, RefundState, gateway
 log = logging.getLogger(__name__)
 S = OrderStatus
 REFUND_RETRIES_S = (10, 60, 300, 1800, 7200)
+RECHECK_RETRIES_S = (600, 3600, 6 * 3600, 24 * 3600)
 
 
 def start_refund(order: Order, reason: str, actor: str, already_refunding: bool = False) -> Refund:
@@ -62,7 +63,7 @@ def request_refund(refund_id: int) -> str:
 
 def _reason_text(refund: Refund) -> str:
     return {"customer_cancel": "顾客取消订单", "no_show": "超时未取货，自动退款",
-            "late_payment_no_stock": "支付时订单已超时且库存不足，自动退款"}.get(refund.reason, "退款")
+            "late_payment_no_stock": "支付时订单已超时且库存不足，自动退款", "operator_retry": "退款重试"}.get(refund.reason, "退款")
 
 
 def apply_refund_state(refund: Refund, state: RefundState, actor: str) -> str:
@@ -76,12 +77,57 @@ def apply_refund_state(refund: Refund, state: RefundState, actor: str) -> str:
     if state.refund_id:
         refund.refund_id = state.refund_id
     order = db.session.get(Order, refund.order_id)
-    if status == "success" and order.status == S.REFUNDING.value:
+    # An ABNORMAL refund is not final: WeChat Pay can still finish it (the merchant handles it in the merchant
+    # platform, or by apply-abnormal-refund), so SUCCESS is taken from refund_failed too.
+    if status == "success" and order.status in (S.REFUNDING.value, S.REFUND_FAILED.value):
         transition(order, S.REFUNDED, "refund_succeeded", actor)
         enqueue_order_notification(order, "refunded")
         return "refunded"
     if status in ("abnormal", "closed") and order.status == S.REFUNDING.value:
         transition(order, S.REFUND_FAILED, f"refund_{status}", actor)
-        log.error("refund %s of order %s is %s: needs a person", refund.out_refund_no, order.order_no, status)
+        log.error("refund %s of order %s is %s: needs a person (micromall refunds retry %s)", refund.out_refund_no,
+                  order.order_no, status, order.order_no)
+        if status == "abnormal":  # asked again later: it may still turn SUCCESS
+            jobs.enqueue("app.payments.refunds:recheck_refund", refund.id, job_id=f"refund-recheck-{refund.id}",
+                         retries=RECHECK_RETRIES_S)
         return "refund_failed"
     return status
+
+
+class RefundStillAbnormal(Exception):
+    """Raised by the recheck job so RQ asks again later."""
+
+
+def recheck_refund(refund_id: int) -> str:
+    """Job: query an ABNORMAL refund again; raises while WeChat still says ABNORMAL (RQ retries)."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or refund.status != "abnormal":
+        return "nothing_to_do"
+    db.session.commit()
+    state = gateway().query_refund(refund.out_refund_no)
+    outcome = apply_refund_state(refund, state, "wechatpay:refund_query")
+    db.session.commit()
+    if state.status.upper() == "ABNORMAL":
+        raise RefundStillAbnormal(refund.out_refund_no)
+    return outcome
+
+
+def retry_refund(order: Order, actor: str) -> str:
+    """`micromall refunds retry ORDER_NO`: for an order in refund_failed. WeChat is asked about the last refund
+    first (an ABNORMAL one may have been finished meanwhile); a CLOSED one is requested anew under a new
+    out_refund_no; one still ABNORMAL is left to the merchant platform (the money is held by WeChat Pay and a
+    second refund would exceed the refundable amount). Commits."""
+    if order.status != S.REFUND_FAILED.value:
+        return f"not_refund_failed:{order.status}"
+    last = db.session.scalar(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id.desc()).limit(1))
+    if last is not None and last.status in ("abnormal", "processing"):
+        db.session.commit()
+        outcome = apply_refund_state(last, gateway().query_refund(last.out_refund_no), actor)
+        db.session.commit()
+        if outcome == "refunded":
+            return "refunded"
+        if last.status == "abnormal":
+            return "still_abnormal"
+    start_refund(order, "operator_retry", actor)
+    db.session.commit()
+    return "requested"

@@ -1,29 +1,43 @@
-"""The WeChat clients of the app, built once per process at first use (no network at start-up)."""
+"""The WeChat API of the app's three WeChat apps, built once per process at first use (no network at start-up).
+
+`api(which)` returns the port (`app/wechat/port.py`); the domain never sees URLs, tokens or wechatpy.
+"""
 from __future__ import annotations
 
 import threading
 
 from flask import Flask, current_app
 
-from app.wechat.clients import MicromallWeChatClient, build_client
+from app.wechat.port import WeChatApi
 
-_APPS = {"miniprogram": "MINIPROGRAM", "staff": "STAFF_MINIPROGRAM", "official_account": "OFFICIAL_ACCOUNT"}
+APPS = {"miniprogram": "MINIPROGRAM", "staff": "STAFF_MINIPROGRAM", "official_account": "OFFICIAL_ACCOUNT"}
 _lock = threading.Lock()
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["micromall_wechat_clients"] = {}
+    app.extensions["micromall_wechat_apis"] = {}
 
 
-def client(which: str) -> MicromallWeChatClient:
+def api(which: str) -> WeChatApi:
     """`miniprogram`, `staff` or `official_account`."""
-    clients = current_app.extensions["micromall_wechat_clients"]
-    if which not in clients:
+    apis = current_app.extensions["micromall_wechat_apis"]
+    if which not in apis:
         with _lock:
-            if which not in clients:
-                prefix = _APPS[which]
-                clients[which] = build_client(
-                    current_app.config[f"{prefix}_APPID"], current_app.config[f"{prefix}_SECRET"],
-                    current_app.config["WECHAT_API_BASE_URL"], current_app.extensions.get("micromall_redis"),
-                )
-    return clients[which]
+            if which not in apis:
+                from app.wechat.http_adapter import HttpWeChatApi
+
+                prefix, config = APPS[which], current_app.config
+                apis[which] = HttpWeChatApi(
+                    config[f"{prefix}_APPID"], config[f"{prefix}_SECRET"], config["WECHAT_API_BASE_URL"],
+                    config["WECHAT_MP_BASE_URL"], current_app.extensions.get("micromall_redis"))
+    return apis[which]
+
+
+def refresh_access_tokens() -> dict[str, bool]:
+    """Periodic job: the one refresher that renews each configured app's token in its last 5 minutes, so calls
+    (and the official-account callback above all) find a warm token."""
+    results = {}
+    for which, prefix in APPS.items():
+        if current_app.config.get(f"{prefix}_APPID") and current_app.config.get(f"{prefix}_SECRET"):
+            results[which] = api(which).tokens.refresh_if_due()  # type: ignore[attr-defined]
+    return results

@@ -22,7 +22,8 @@ def test_login_creates_the_customer_and_keeps_no_session_key(client, app_ctx, sa
     assert not hasattr(session, "session_key")  # not stored at all (issue 11)
     assert session.token_hash != body["token"]  # only the hash is stored
     customer = db.session.query(Customer).one()
-    assert customer.openid == "alice" and customer.unionid
+    # The sandbox, like WeChat, gives no unionid unless the apps share an Open Platform account.
+    assert customer.openid == "alice" and customer.unionid is None
     # code2session went over HTTP to the sandbox
     assert [r["payload"]["js_code"] for r in sandbox_records(sandbox, "sns/jscode2session")] == ["sandbox-alice"]
 
@@ -87,13 +88,39 @@ def test_access_token_is_shared_through_redis_and_refreshed_after_40001(app_conf
     first, second = create_app(app_config), create_app(app_config)
     with first.app_context():
         first.extensions["micromall_redis"].flushdb()
-        assert wechat.client("miniprogram").get_phone_number("sandbox-phone-13800000001")
+        assert wechat.api("miniprogram").phone_number("sandbox-phone-13800000001")
     with second.app_context():
-        assert wechat.client("miniprogram").get_phone_number("sandbox-phone-13800000002")
-    assert len(sandbox_records(sandbox, "cgi-bin/token")) == 1  # the second process reused the first's token
+        assert wechat.api("miniprogram").phone_number("sandbox-phone-13800000002")
+    assert len(sandbox_records(sandbox, "cgi-bin/stable_token")) == 1  # the second process reused the first's token
     requests.post(f"{sandbox.base_url}/sandbox/tokens/revoke", json={}, timeout=5).raise_for_status()
     with second.app_context():
-        assert wechat.client("miniprogram").get_phone_number("sandbox-phone-13800000003")
+        assert wechat.api("miniprogram").phone_number("sandbox-phone-13800000003")
     with first.app_context():
-        assert wechat.client("miniprogram").get_phone_number("sandbox-phone-13800000004")
-    assert len(sandbox_records(sandbox, "cgi-bin/token")) == 2  # one refresh, then shared again
+        assert wechat.api("miniprogram").phone_number("sandbox-phone-13800000004")
+    assert len(sandbox_records(sandbox, "cgi-bin/stable_token")) == 2  # one refresh, then shared again
+
+
+def test_unionid_is_kept_when_the_apps_share_an_open_platform_account(client, app_ctx, sandbox):
+    requests.post(f"{sandbox.base_url}/sandbox/open-platform", json={"bound": True}, timeout=5).raise_for_status()
+    assert client.post("/api/v1/auth/login", json={"code": "sandbox-dora"}).status_code == 200
+    assert db.session.query(Customer).one().unionid == "sandbox-union-dora"
+
+
+def _fail_login(sandbox, errcode):
+    requests.post(f"{sandbox.base_url}/sandbox/failures", json={"path": "sns/jscode2session", "errcode": errcode},
+                  timeout=5).raise_for_status()
+
+
+def test_login_rate_limited_by_wechat_is_429_with_retry_after(client, sandbox):
+    _fail_login(sandbox, 45011)
+    response = client.post("/api/v1/auth/login", json={"code": "sandbox-erin"})
+    assert response.status_code == 429 and response.get_json()["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_login_of_a_user_blocked_by_wechat_risk_control_is_403(client, sandbox):
+    _fail_login(sandbox, 40226)
+    response = client.post("/api/v1/auth/login", json={"code": "sandbox-fred"})
+    assert response.status_code == 403
+    error = response.get_json()["error"]
+    assert error["code"] == "login_blocked_by_wechat" and "risk" in error["message"]

@@ -2,8 +2,11 @@
 request id returned to the client and carried into the jobs the request enqueued."""
 import json
 import logging
+from datetime import timedelta
 
 from app import jobs
+from app.extensions import db
+from app.models import Payment, utcnow
 from app.logs import JsonFormatter
 from tests import factories
 from tests.conftest import mariadb_only
@@ -43,6 +46,9 @@ def test_the_request_id_is_carried_into_enqueued_jobs(client, app_ctx):
     order_no = client.post("/api/v1/orders", headers=headers, json={
         "store_id": store_id, "items": [{"sku_id": made.sku_ids[0], "quantity": 1}]}).get_json()["order_no"]
     client.post(f"/api/v1/orders/{order_no}/pay", headers=headers)
+    # WeChat orders are closed no sooner than 5 minutes after they were created: this one is old enough.
+    db.session.query(Payment).update({"created_at": utcnow() - timedelta(minutes=6)})
+    db.session.commit()
     client.post(f"/api/v1/orders/{order_no}/cancel", headers={**headers, "X-Request-Id": "cancel-req-001"})
     [job] = jobs.queue().get_jobs()
     assert job.args[0] == "app.payments.reconciliation:close_at_wechat"

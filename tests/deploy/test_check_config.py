@@ -73,3 +73,23 @@ def test_the_command_exits_non_zero_and_prints_each_line(app):
     result = app.test_cli_runner().invoke(args=["check-config"])
     assert result.exit_code == 1
     assert "FAIL  PUBLIC_BASE_URL" in result.output and "ok    APIv3 key" in result.output
+
+
+def test_a_47003_is_named_with_its_template(app, client):
+    from app.models import NotificationLog, Order
+    from tests import factories
+
+    with app.app_context():
+        assert "order_paid=sandbox-subscribe-order-paid" in {c.name: c for c in run_checks(app)}[
+            "notification templates"].detail
+        headers = factories.login(client, "kit")
+        store_id = factories.store()
+        sku_id = factories.product(stock={store_id: 1}).sku_ids[0]
+        order_no = client.post("/api/v1/orders", headers=headers, json={
+            "store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}).get_json()["order_no"]
+        order_id = db.session.query(Order).filter_by(order_no=order_no).one().id
+        db.session.add(NotificationLog(order_id=order_id, kind="ready", channel="subscribe", recipient="kit",
+                                       status="error", errcode=47003))
+        db.session.commit()
+        check = {c.name: c for c in run_checks(app)}["notification templates"]
+        assert not check.ok and "order_ready (template sandbox-subscribe-order-ready)" in check.detail

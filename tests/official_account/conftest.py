@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import requests
 
+from app import wechat
 from app.extensions import db
 from tests import factories
 from wechat_sandbox.follower import FollowerSimulator
@@ -37,14 +38,22 @@ def simulator(app, served: RunningServer, sandbox: RunningServer, aes_key: Any =
                              app.config["OFFICIAL_ACCOUNT_APPID"], key, sandbox_url=sandbox.base_url)
 
 
+def warm_token() -> None:
+    """What the refresher (`app.wechat:refresh_access_tokens`) keeps true in production: the official account's
+    access token is at hand, so the callback may call WeChat within its 5 seconds."""
+    wechat.api("official_account").tokens.get()
+
+
 @pytest.fixture
 def follower(app_ctx, served, sandbox) -> Iterator[FollowerSimulator]:
+    warm_token()
     with simulator(app_ctx, served, sandbox) as sim:
         yield sim
 
 
 @pytest.fixture
 def plain_follower(app_ctx, served, sandbox) -> Iterator[FollowerSimulator]:
+    warm_token()
     with simulator(app_ctx, served, sandbox, aes_key=None) as sim:
         yield sim
 
@@ -65,6 +74,8 @@ class SandboxControl:
         return requests.get(f"{self.base_url}/sandbox/inbox", params={"openid": openid}, timeout=5).json()["items"]
 
     def person(self, unionid: str, miniprogram_openid: str, official_account_openid: str) -> None:
+        """One person in both apps, known by unionid: the apps share an Open Platform account."""
+        self.post("open-platform", {"bound": True})
         self.post("people", {"unionid": unionid, "miniprogram_openid": miniprogram_openid,
                              "official_account_openid": official_account_openid})
 
@@ -97,3 +108,16 @@ def place_order(client, mp_openid: str, store_id: int, sku_id: int, quantity: in
                            json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": quantity}]})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["order_no"]
+
+
+def accept_subscriptions(client, wx: SandboxControl, mp_openid: str, rounds: int = 2) -> dict[str, Any]:
+    """What the mini-program does: ask which templates to request (at most three), show
+    wx.requestSubscribeMessage (the sandbox's user taps "allow"), report the result. Returns the last summary."""
+    headers = factories.login(client, mp_openid)
+    summary = client.get("/api/v1/me/subscriptions", headers=headers).get_json()
+    for _ in range(rounds):
+        results = wx.post("subscriptions/accept", {"openid": mp_openid, "template_ids": summary["ask"]})
+        response = client.post("/api/v1/me/subscriptions", json={"results": results}, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        summary = response.get_json()
+    return summary

@@ -58,9 +58,14 @@ def test_orders_of_the_linked_customer(follower, wx, client, app_ctx, shop):
     assert order_no in clicked
 
 
-def test_a_follower_who_never_logged_in_is_asked_to(follower, app_ctx):
+def test_a_follower_who_never_logged_in_is_asked_to(follower, wx, app_ctx):
     follower.subscribe("o-nobody")
-    assert "在小程序登录" in follower.send_text("o-nobody", "订单").reply["Content"]
+    # Without a unionid who this is stays open: `success` now, the answer by customer-service message.
+    result = follower.send_text("o-nobody", "订单")
+    assert (result.status, result.body) == (200, b"success")
+    run_jobs(app_ctx)
+    [message] = wx.inbox("o-nobody")
+    assert "在小程序登录" in message["payload"]["text"]["content"] and "绑定" in message["payload"]["text"]["content"]
 
 
 def test_pickup_lists_paid_and_ready_orders(follower, wx, client, app_ctx, shop):
@@ -101,16 +106,18 @@ def test_the_menu_is_pushed_from_the_json_file(app_ctx, wx):
     mini = next(b for b in buttons if b.get("type") == "miniprogram")
     assert mini["appid"] == app_ctx.config["MINIPROGRAM_APPID"] and mini["url"] == app_ctx.config["PUBLIC_BASE_URL"]
     keys = {b["key"] for button in buttons for b in [button, *button.get("sub_button", [])] if "key" in b}
-    assert keys == {"ORDERS", "PICKUP", "STORES"}
+    assert keys == {"ORDERS", "PICKUP", "STORES", "LINK"}
 
 
-def test_store_qrcode_saves_the_png_of_a_permanent_store_scene(app_ctx, wx, tmp_path):
+def test_store_qrcode_saves_the_jpeg_of_a_permanent_store_scene(app_ctx, wx, tmp_path, monkeypatch):
     store_id = factories.store()
-    out = tmp_path / "store.png"
-    result = app_ctx.test_cli_runner().invoke(args=["oa", "store-qrcode", str(store_id), "--out", str(out)])
+    monkeypatch.chdir(tmp_path)
+    result = app_ctx.test_cli_runner().invoke(args=["oa", "store-qrcode", str(store_id)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1] == str(out)
-    assert out.read_bytes().startswith(b"\x89PNG")
+    # showqrcode answers image/jpg, as mp.weixin.qq.com does: the file gets the image's real extension.
+    assert result.output.strip().splitlines()[-1] == f"store_{store_id}_qrcode.jpg"
+    assert (tmp_path / f"store_{store_id}_qrcode.jpg").read_bytes().startswith(b"\xff\xd8\xff")
+    out = tmp_path / "store.jpg"
     [record] = wx.records("cgi-bin/qrcode/create")
     assert record["payload"] == {"action_name": "QR_LIMIT_STR_SCENE",
                                  "action_info": {"scene": {"scene_str": f"store_{store_id}"}}}

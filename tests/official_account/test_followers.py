@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from app.extensions import db
 from app.followers.service import link_customer
 from app.models import Customer, Follower
@@ -11,12 +13,18 @@ from tests import factories
 from tests.official_account.conftest import fresh, run_jobs
 
 
+@pytest.fixture
+def shop_for_link(app_ctx):
+    return factories.store("静安店")
+
+
 def closed_now_hours() -> str:
     hour = local_now("Asia/Shanghai").hour
     return f"daily {(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
 
 
-def test_subscribe_from_a_store_qr_attributes_and_shows_the_card(follower, app_ctx):
+def test_subscribe_from_a_store_qr_attributes_and_shows_the_card(follower, wx, app_ctx):
+    wx.post("open-platform", {"bound": True})
     store_id = factories.store("静安店")
     other_id = factories.store("徐汇店")
     result = follower.subscribe("o-qr", scene=f"store_{store_id}")
@@ -96,8 +104,68 @@ def test_customer_first_then_subscribe_links_them(follower, wx, client, app_ctx)
 
 
 def test_a_failed_user_info_is_filled_in_by_a_job(follower, wx, app_ctx):
+    wx.post("open-platform", {"bound": True})
     wx.post("failures", {"path": "cgi-bin/user/info", "errcode": -1, "times": 1})
     assert "欢迎关注" in follower.subscribe("o-later").reply["Content"]  # answered all the same
     run_jobs(app_ctx)
     assert fresh(Follower, openid="o-later").unionid == "sandbox-union-o-later"
     assert len(wx.records("cgi-bin/user/info")) == 2
+
+
+def test_a_cold_token_is_never_fetched_inside_the_callback(follower, wx, app_ctx):
+    """The 5 seconds of the callback are not spent on a token fetch: user/info waits for a job."""
+    wx.post("open-platform", {"bound": True})
+    wx.post("tokens/revoke", {})
+    app_ctx.extensions["micromall_wechat_apis"].clear()  # a fresh process: nothing cached
+    redis = app_ctx.extensions["micromall_redis"]
+    if redis is not None:
+        redis.delete(*redis.keys("micromall:wechat:token*") or ["none"])
+    assert "欢迎关注" in follower.subscribe("o-cold").reply["Content"]
+    if redis is not None:  # jobs wait in RQ: nothing fetched a token or called user/info for the callback
+        assert wx.records("cgi-bin/user/info") == []
+    run_jobs(app_ctx)
+    assert fresh(Follower, openid="o-cold").unionid == "sandbox-union-o-cold"
+
+
+def _link_path(content: str) -> str:
+    match = re.search(r'data-miniprogram-path="(pages/account/link\?token=[^"]+)"', content)
+    assert match, content
+    return match.group(1)
+
+
+def test_without_unionid_the_follower_links_by_a_one_time_token(follower, wx, client, app_ctx, shop_for_link):
+    # No Open Platform binding: the sandbox, like WeChat, gives no unionid to either side.
+    headers = factories.login(client, "ivy-mp")
+    follower.subscribe("ivy-oa")
+    assert fresh(Follower, openid="ivy-oa").unionid is None
+    reply = follower.send_text("ivy-oa", "绑定").reply["Content"]
+    token = _link_path(reply).split("token=", 1)[1]
+    assert follower.click("ivy-oa", "LINK").reply["Content"] != reply  # each ask gives a new token
+    linked = client.post("/api/v1/me/official-account/link", json={"token": token}, headers=headers)
+    assert linked.status_code == 200 and linked.get_json() == {"linked": True, "following": True}
+    customer = fresh(Customer, openid="ivy-mp")
+    assert fresh(Follower, openid="ivy-oa").customer_id == customer.id
+    again = client.post("/api/v1/me/official-account/link", json={"token": token}, headers=headers)
+    assert again.status_code == 404 and again.get_json()["error"]["code"] == "link_token_invalid"  # single use
+    assert "已与小程序账号绑定" in follower.send_text("ivy-oa", "绑定").reply["Content"]
+    # Now 订单 answers at once, from the link.
+    assert "你还没有订单" in follower.send_text("ivy-oa", "订单").reply["Content"]
+
+
+def test_link_tokens_expire_and_bind_to_their_follower(follower, wx, client, app_ctx, shop_for_link):
+    from datetime import timedelta
+
+    from app.models import FollowerLinkToken
+
+    follower.subscribe("jay-oa")
+    token = _link_path(follower.send_text("jay-oa", "绑定").reply["Content"]).split("token=", 1)[1]
+    db.session.commit()
+    row = db.session.query(FollowerLinkToken).one()
+    row.expires_at = row.created_at - timedelta(seconds=1)
+    db.session.commit()
+    headers = factories.login(client, "jay-mp")
+    expired = client.post("/api/v1/me/official-account/link", json={"token": token}, headers=headers)
+    assert expired.status_code == 404
+    assert client.post("/api/v1/me/official-account/link", json={"token": "x" * 65}, headers=headers).status_code \
+        == 400
+    assert client.post("/api/v1/me/official-account/link", json={"token": token}).status_code == 401

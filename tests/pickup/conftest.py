@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from flask import has_app_context
+from flask import current_app, has_app_context
 from rq import SimpleWorker
 
 from app import jobs
@@ -17,6 +19,7 @@ from app.payments.service import apply_paid_transaction, check_transaction
 from app.pickup.codes import code_for_order
 from app.staff.service import create_invite, create_seat
 from tests import factories
+from wechat_sandbox.pay_v3_common import pay_area
 
 _counter = itertools.count(1)
 SHIPPING = "wxa/sec/order/upload_shipping_info"
@@ -48,8 +51,21 @@ def shop(app_ctx) -> Shop:
     return Shop(store_id, factories.product("拿铁", specs=(("中杯", 2800),), stock={store_id: 100}).sku_ids[0])
 
 
+def record_payment_at_wechat(sandbox, order: Order, openid: str, paid_ago_s: float = 120) -> None:
+    """The sandbox's WeChat Pay holds the payment too, paid a while ago: WeChat's shipping service (which the
+    pickup report talks to) knows only payments it has seen, and only a while after they were paid."""
+    st = sandbox.server.app.extensions["sandbox_state"]
+    paid_at = datetime.fromtimestamp(time.time() - paid_ago_s, timezone(timedelta(hours=8)))
+    with st.lock:
+        pay_area(st)["orders"][order.order_no] = {
+            "appid": current_app.config["MINIPROGRAM_APPID"], "mchid": current_app.config["WECHATPAY_MCHID"], "out_trade_no": order.order_no,
+            "description": "test", "total": order.total_fen, "payer_total": order.total_fen, "openid": openid,
+            "trade_state": "SUCCESS", "transaction_id": f"4200{order.order_no}",
+            "success_time": paid_at.isoformat(timespec="seconds"), "created_at": time.time() - paid_ago_s - 10}
+
+
 @pytest.fixture
-def paid_order(app, client):
+def paid_order(app, client, sandbox):
     """make(shop, openid="alice", quantity=1) -> PaidOrder: placed through the API, then paid by the very function a
     verified WeChat Pay notification calls (tests/checkout covers the notification itself over HTTP)."""
 
@@ -68,6 +84,7 @@ def paid_order(app, client):
             assert check_transaction(transaction, order) is None
             assert apply_paid_transaction(order, transaction, "test") == "applied"
             db.session.commit()
+            record_payment_at_wechat(sandbox, order, openid)
             paid = PaidOrder(order.order_no, order.id, headers, code_for_order(order.id).code)
         _fresh_snapshot()
         return paid

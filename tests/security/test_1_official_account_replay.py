@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from app.extensions import db
-from app.models import Order
+from app.followers.unionid import fill_unionid
+from app.models import Follower, Order
 from official_account import handlers
 from tests.official_account.conftest import CALLBACK
 from wechat_sandbox.follower import FollowerSimulator, sign
@@ -95,6 +96,7 @@ def test_pickup_codes_only_in_replies_to_safe_mode_messages(app_config, request,
     app, served = request.getfixturevalue("app_ctx"), request.getfixturevalue("served")
     shop, paid_order = request.getfixturevalue("shop"), request.getfixturevalue("paid_order")
     wx = requests.Session()
+    wx.post(f"{sandbox.base_url}/sandbox/open-platform", json={"bound": True}, timeout=5).raise_for_status()
     # one person: the mini-program customer "alice" and the follower "o-alice" share a unionid in the sandbox
     wx.post(f"{sandbox.base_url}/sandbox/people", json={"unionid": "u-alice", "miniprogram_openid": "alice",
                                                         "official_account_openid": "o-alice"}, timeout=5)
@@ -102,6 +104,8 @@ def test_pickup_codes_only_in_replies_to_safe_mode_messages(app_config, request,
     code = paid.code
     with follower(app, served, sandbox) as safe, follower(app, served, sandbox, safe=False) as plain:
         assert safe.subscribe("o-alice").status == 200
+        # With Redis the unionid job waits for a worker: fill it in here, so the follower is the customer now.
+        fill_unionid(db.session.query(Follower).filter_by(openid="o-alice").one().id)
         secret_reply = safe.send_text("o-alice", "取货码")
         assert code in re.sub(r"\s", "", secret_reply.reply["Content"])
         plain_reply = plain.send_text("o-alice", "取货码")

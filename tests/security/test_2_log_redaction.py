@@ -54,12 +54,12 @@ def test_every_outbound_path_with_wechat_unreachable_logs_no_secret(unreachable,
         assert requests.post(f"{base}/api/v1/auth/login", json={"code": "sandbox-secret-login"},
                              timeout=10).status_code == 503
         app.config["WECHAT_API_BASE_URL"] = sandbox.base_url  # log in for real, then lose WeChat again
-        app.extensions["micromall_wechat_clients"].clear()
+        app.extensions["micromall_wechat_apis"].clear()
         headers = factories.login(client, "alice")
         staff = staff_member(shop.store_id)
         paid = paid_order(shop, "alice")  # enqueues the "paid" notification: it runs with WeChat unreachable
         app.config["WECHAT_API_BASE_URL"] = UNREACHABLE
-        app.extensions["micromall_wechat_clients"].clear()
+        app.extensions["micromall_wechat_apis"].clear()
         assert requests.post(f"{base}/api/v1/me/phone", json={"code": "phone-code-secret"},
                              headers=headers, timeout=10).status_code == 503
         order = client.post("/api/v1/orders", headers=headers,

@@ -1,17 +1,20 @@
-"""Menus, QR codes, mini-program codes, shipping uploads, and the PNGs the sandbox draws."""
+"""Menus, QR codes, mini-program codes (JPEGs, as WeChat sends), shipping uploads and their 1006xxxx codes."""
 from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sandbox_support import MP_APPID, OA_APPID
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from wechat_sandbox import png
+from wechat_sandbox import jpeg, png
+from wechat_sandbox.pay_v3_common import pay_area
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SOI = b"\xff\xd8\xff"
 MENU = {"button": [
     {"type": "click", "name": "今日推荐", "key": "TODAY"},
     {"type": "miniprogram", "name": "下单", "url": "https://example.com", "appid": MP_APPID,
@@ -56,9 +59,10 @@ def test_temporary_qrcode_and_its_image(sandbox, wechat_client):
     # wechatpy builds the showqrcode URL itself, quoting the base64 ticket.
     image_url = WeChatClient.qrcode.get_url(created["ticket"])
     response = sandbox.http.get(sandbox.url(image_url[len("https://mp.weixin.qq.com"):]))
-    assert response.status_code == 200 and response.headers["Content-Type"] == "image/png"
-    assert response.content.startswith(PNG_SIGNATURE)
-    assert png.read_text(response.content) == {"Content": created["url"]}
+    # mp.weixin.qq.com answers a JPEG with its own content type, image/jpg.
+    assert response.status_code == 200 and response.headers["Content-Type"] == "image/jpg"
+    assert response.content.startswith(JPEG_SOI)
+    assert jpeg.read_text(response.content) == {"Content": created["url"]}
 
 
 def test_permanent_qrcode_and_unknown_or_expired_tickets(sandbox, wechat_client):
@@ -85,11 +89,11 @@ def test_qrcode_validation(sandbox, body):
     assert sandbox.call("/cgi-bin/qrcode/create", body, appid=OA_APPID)["errcode"] == 40053
 
 
-def test_wxacode_is_a_png_carrying_page_and_scene(sandbox, wechat_client):
+def test_wxacode_is_a_jpeg_carrying_page_and_scene(sandbox, wechat_client):
     response = wechat_client(MP_APPID).wxa.get_wxa_code_unlimited("o=M20240001", page="pages/pickup/index")
-    assert response.headers["Content-Type"] == "image/png"
-    assert response.content.startswith(PNG_SIGNATURE)
-    content = json.loads(png.read_text(response.content)["Content"])
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.content.startswith(JPEG_SOI) and response.content.endswith(b"\xff\xd9")
+    content = json.loads(jpeg.read_text(response.content)["Content"])
     assert content == {"appid": MP_APPID, "page": "pages/pickup/index", "scene": "o=M20240001",
                        "env_version": "release"}
 
@@ -119,6 +123,19 @@ def test_png_is_well_formed():
         png.read_text(b"GIF89a")
 
 
+def paid_payment(sandbox, out_trade_no="M20240001", transaction_id="4200000000202405010000000001", openid="alice",
+                 paid_ago_s=120.0, trade_state="SUCCESS"):
+    """A payment as the sandbox's WeChat Pay holds it once paid `paid_ago_s` seconds ago."""
+    paid_at = datetime.fromtimestamp(time.time() - paid_ago_s, timezone(timedelta(hours=8)))
+    st = sandbox.app.extensions["sandbox_state"]
+    with st.lock:
+        pay_area(st)["orders"][out_trade_no] = {
+            "appid": MP_APPID, "mchid": "1900000001", "out_trade_no": out_trade_no, "description": "Coffee",
+            "total": 100, "payer_total": 100, "openid": openid, "trade_state": trade_state,
+            "transaction_id": transaction_id, "success_time": paid_at.isoformat(timespec="seconds"),
+            "created_at": time.time() - paid_ago_s - 10}
+
+
 def shipping(**change):
     body = {
         "order_key": {"order_number_type": 1, "mchid": "1900000001", "out_trade_no": "M20240001"},
@@ -141,6 +158,7 @@ def shipping(**change):
              shipping_list=[{"item_desc": "a"}, {"item_desc": "b"}]),
 ])
 def test_shipping_upload_accepted(sandbox, body):
+    paid_payment(sandbox)
     assert sandbox.call("/wxa/sec/order/upload_shipping_info", body) == {"errcode": 0, "errmsg": "ok"}
     assert sandbox.records("wxa/sec/order/upload_shipping_info")[0]["payload"] == body
 
@@ -164,4 +182,41 @@ def test_shipping_upload_accepted(sandbox, body):
     (shipping(payer={}), 47001),
 ])
 def test_shipping_upload_validation(sandbox, body, errcode):
+    paid_payment(sandbox)
     assert sandbox.call("/wxa/sec/order/upload_shipping_info", body)["errcode"] == errcode
+
+
+def test_shipping_codes_for_unknown_fresh_refunded_and_foreign_payments(sandbox):
+    assert sandbox.call("/wxa/sec/order/upload_shipping_info", shipping())["errcode"] == 10060001  # unknown
+    paid_payment(sandbox, paid_ago_s=5)
+    # WeChat's shipping service learns of a payment a while after it is paid.
+    assert sandbox.call("/wxa/sec/order/upload_shipping_info", shipping())["errcode"] == 10060001
+    sandbox.control("shipping/ready", {"after_s": 0})
+    assert sandbox.call("/wxa/sec/order/upload_shipping_info", shipping(payer={"openid": "bob"}))["errcode"] \
+        == 10060031
+    paid_payment(sandbox, trade_state="REFUND")
+    refused = sandbox.call("/wxa/sec/order/upload_shipping_info", shipping())
+    assert refused["errcode"] == 10060004 and refused["errmsg"].startswith("支付单处于不可发货的状态")
+
+
+def test_one_reupload_then_10060003_and_get_order_tells_the_state(sandbox):
+    paid_payment(sandbox)
+    key = {"transaction_id": "4200000000202405010000000001"}
+    assert sandbox.call("/wxa/sec/order/get_order", key)["order"]["order_state"] == 1  # waiting for shipment
+    assert sandbox.call("/wxa/sec/order/upload_shipping_info", shipping())["errcode"] == 0
+    order = sandbox.call("/wxa/sec/order/get_order", {"merchant_id": "1900000001",
+                                                      "merchant_trade_no": "M20240001"})["order"]
+    assert order["order_state"] == 2 and order["shipping"]["logistics_type"] == 4
+    assert sandbox.call("/wxa/sec/order/upload_shipping_info", shipping())["errcode"] == 0  # the one re-upload
+    assert sandbox.call("/wxa/sec/order/upload_shipping_info", shipping())["errcode"] == 10060003
+    assert sandbox.call("/wxa/sec/order/get_order", {"transaction_id": "nope"})["errcode"] == 10060001
+    assert sandbox.call("/wxa/sec/order/get_order", {})["errcode"] == 47001
+
+
+def test_jpeg_is_well_formed():
+    image = jpeg.code_image("hello", width=300)
+    assert image.startswith(JPEG_SOI) and image.endswith(b"\xff\xd9")
+    assert jpeg.code_image("hello", 300) == image and jpeg.code_image("other", 300) != image
+    assert jpeg.read_text(image) == {"Content": "hello"}
+    with pytest.raises(ValueError):
+        jpeg.read_text(b"GIF89a")

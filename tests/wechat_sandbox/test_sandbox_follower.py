@@ -165,6 +165,7 @@ def test_crypto_round_trip_and_key_check():
 
 
 def test_subscribing_follower_is_known_to_user_info(sandbox, wechat_client, follower, callback):
+    sandbox.control("open-platform", {"bound": True})
     sandbox.control("people", {"unionid": "union-erin", "miniprogram_openid": "mp-erin",
                                "official_account_openid": "oa-erin"})
     client = wechat_client(OA_APPID)

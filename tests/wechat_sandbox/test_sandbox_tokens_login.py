@@ -87,6 +87,9 @@ def test_code2session_logs_in_as_the_openid_in_the_code(sandbox, wechat_client):
     client = wechat_client(MP_APPID)
     session = client.wxa.code_to_session("sandbox-alice")
     assert session["openid"] == "alice"
+    assert "unionid" not in session  # no Open Platform binding: WeChat sends no unionid
+    sandbox.control("open-platform", {"bound": True})
+    session = client.wxa.code_to_session("sandbox-alice.first")
     assert session["unionid"] == "sandbox-union-alice"
     assert len(base64.b64decode(session["session_key"])) == 16
     again = client.wxa.code_to_session("sandbox-alice.second-login")
@@ -113,6 +116,7 @@ def test_code2session_checks_the_app(sandbox):
 
 
 def test_registered_person_has_one_unionid_across_apps(sandbox, wechat_client):
+    sandbox.control("open-platform", {"bound": True})
     sandbox.control("people", {"unionid": "union-carol", "miniprogram_openid": "mp-carol",
                                "openids": ["staff-carol"]})
     assert wechat_client(MP_APPID).wxa.code_to_session("sandbox-mp-carol")["unionid"] == "union-carol"
@@ -160,3 +164,53 @@ def test_failure_injection_with_an_http_error(sandbox, wechat_client):
         wechat_client(MP_APPID).fetch_access_token()
     assert error.value.response.status_code == 503
     assert get_token(sandbox).status_code == 200
+
+
+def stable_token(sandbox, **change):
+    body = {"grant_type": "client_credential", "appid": MP_APPID, "secret": MP_SECRET, **change}
+    return sandbox.http.post(sandbox.url("/cgi-bin/stable_token"), json=body).json()
+
+
+def test_stable_token_is_the_same_for_every_caller_while_valid(sandbox):
+    first, second = stable_token(sandbox), stable_token(sandbox)
+    assert first["access_token"] == second["access_token"] and 7190 <= second["expires_in"] <= 7200
+    # Isolated from /cgi-bin/token: a token from there does not invalidate the stable one.
+    sandbox.token(MP_APPID)
+    assert sandbox.call("/wxa/business/getuserphonenumber", {"code": "sandbox-phone-13800000001"})["errcode"] == 0
+    url = sandbox.url("/wxa/business/getuserphonenumber")
+    used = sandbox.http.post(url, params={"access_token": first["access_token"]},
+                             json={"code": "sandbox-phone-13800000002"}).json()
+    assert used["errcode"] == 0
+    # In its last five minutes WeChat hands out a new token; the old one stays valid until it expires.
+    tokens = sandbox.app.extensions["sandbox_state"].area("weixin")["tokens"]
+    tokens[first["access_token"]]["expires_at"] = time.time() + 200
+    renewed = stable_token(sandbox)
+    assert renewed["access_token"] != first["access_token"] and renewed["expires_in"] == 7200
+    assert first["access_token"] in tokens
+    assert "secret" not in sandbox.records("cgi-bin/stable_token")[0]["payload"]
+
+
+def test_stable_token_force_refresh_invalidates_and_is_limited(sandbox):
+    first = stable_token(sandbox)
+    forced = stable_token(sandbox, force_refresh=True)
+    assert forced["access_token"] != first["access_token"]
+    url = sandbox.url("/wxa/business/getuserphonenumber")
+    old = sandbox.http.post(url, params={"access_token": first["access_token"]}, json={"code": "x"}).json()
+    assert old["errcode"] == 40001
+    assert stable_token(sandbox, force_refresh=True)["errcode"] == 45009  # 30 s apart at least
+    assert stable_token(sandbox)["access_token"] == forced["access_token"]
+    assert stable_token(sandbox, force_refresh="yes")["errcode"] == 47001
+    assert stable_token(sandbox, secret="wrong")["errcode"] == 40125
+    get = sandbox.http.get(sandbox.url("/cgi-bin/stable_token")).json()
+    assert get["errcode"] == 43002  # POST only
+
+
+def test_cgi_bin_token_has_a_daily_quota(sandbox):
+    sandbox.app.config["SANDBOX_SETTINGS"].token_daily_quota = 3
+    try:
+        for _ in range(3):
+            assert "access_token" in get_token(sandbox).json()
+        body = get_token(sandbox).json()
+        assert body["errcode"] == 45009 and body["errmsg"].startswith("reach max api daily quota limit")
+    finally:
+        sandbox.app.config["SANDBOX_SETTINGS"].token_daily_quota = 2000
