@@ -53,6 +53,29 @@ class UpstreamUnavailable(ApiError):
     status, code = 503, "upstream_unavailable"
 
 
+class ServiceUnavailable(ApiError):
+    """The database or Redis failed or did not answer in time: nothing was done, the client may try again."""
+    status, code = 503, "service_unavailable"
+
+
+RETRY_AFTER_S = 5
+
+
+def infrastructure_failure(exc: BaseException) -> str | None:
+    """"database" or "redis" when `exc` is that backend failing (down, frozen, timed out), else None."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, (OperationalError, PoolTimeout)) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return "database"
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        return "redis"
+    return None
+
+
 def invalid_field(field: str, problem: str) -> InvalidRequest:
     return InvalidRequest(f"{field}: {problem}", {"fields": {field: problem}})
 
@@ -91,6 +114,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
+        backend = infrastructure_failure(err)
+        if backend is not None:
+            try:
+                _rollback()
+            except Exception:  # the connection is gone: the pool replaces it
+                pass
+            current_app.logger.warning("%s unavailable: %s: %s", backend, type(err).__name__, err)
+            response = jsonify(envelope(ServiceUnavailable.code, f"The service is briefly unavailable ({backend}); "
+                                        f"please try again in {RETRY_AFTER_S} seconds.", {"retry_after_s": RETRY_AFTER_S}))
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response, ServiceUnavailable.status
         _rollback()
         current_app.logger.exception("unhandled error")
         return jsonify(envelope("internal_error", "Something went wrong on our side; please try again.")), 500

@@ -9,6 +9,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.extensions import db
 from app.payments.notifications import handle_refund_notification, handle_transaction_notification
 from payments.gateway import refund_state_from, transaction_from
 from payments.wechatpay_v3 import DecryptError, MalformedMessageError, SignTestProbe, VerificationError
@@ -43,6 +44,29 @@ def _receive(handle, read_resource):
         return failure
     answer = handle(notification.id, notification.event_type, read_resource(notification.resource))
     return ("", 204) if answer.accepted else _fail(400, answer.outcome)
+
+
+@bp.errorhandler(Exception)
+def _any_error(exc: Exception):
+    """WeChat Pay reads {"code": "FAIL", "message"} and retries on any non-2xx; never the API's envelope here."""
+    from werkzeug.exceptions import HTTPException
+
+    from app.errors import infrastructure_failure
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the pool replaces it
+        pass
+    if isinstance(exc, HTTPException):
+        return _fail(exc.code or 500, exc.description or exc.name)
+    if infrastructure_failure(exc):
+        log.warning("WeChat Pay notification not taken, %s unavailable: %s", infrastructure_failure(exc),
+                    type(exc).__name__)
+        response, status = _fail(503, f"{infrastructure_failure(exc)} temporarily unavailable")
+        response.headers["Retry-After"] = "5"
+        return response, status
+    log.exception("WeChat Pay notification failed")
+    return _fail(500, "internal error")
 
 
 @bp.post("/notify")

@@ -17,3 +17,6 @@ __all__ = [
 ]
 __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "StaffInvite", "StaffSeat",
             "StaffSession"]
+from app.models.outbox import JobStatus, OutboxJob  # noqa: E402
+
+__all__ += ["JobStatus", "OutboxJob"]

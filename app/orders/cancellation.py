@@ -12,6 +12,8 @@ from app.models import Order, OrderStatus, utcnow
 from app import jobs
 from app.orders.state import ConcurrentTransition, InvalidTransition, transition
 
+CLOSE_RETRIES_S = (10, 60, 300)  # close_at_wechat raises on a transient WeChat Pay error
+
 log = logging.getLogger(__name__)
 
 
@@ -31,7 +33,9 @@ def cancel_by_customer(order: Order, customer_id: int) -> None:
     if order.status == OrderStatus.PENDING_PAYMENT.value:
         cancel_unpaid(order, "customer_cancel", actor)
         if order.payment is not None:
-            jobs.enqueue("app.payments.reconciliation:close_at_wechat", order.id)
+            from app.payments.reconciliation import close_at_wechat  # it imports this module
+
+            jobs.enqueue(close_at_wechat, order.id, job_id=f"close-{order.id}", retries=CLOSE_RETRIES_S)
     elif order.status in (OrderStatus.PAID.value, OrderStatus.READY.value):
         start_refund(order, "customer_cancel", actor)
     else:

@@ -32,15 +32,17 @@ def start_refund(order: Order, reason: str, actor: str, already_refunding: bool 
                     amount_fen=order.total_fen, reason=reason, status="requested")
     db.session.add(refund)
     db.session.flush()
-    jobs.enqueue("app.payments.refunds:request_refund", refund.id, job_id=f"refund-request-{refund.id}",
+    jobs.enqueue(request_refund, refund.id, job_id=f"refund-request-{refund.id}",
                  retries=REFUND_RETRIES_S)
     return refund
 
 
+@jobs.job
 def request_refund(refund_id: int) -> str:
-    """Job: ask WeChat Pay for the refund. Retries reuse the same out_refund_no, so WeChat makes it once."""
+    """Job: ask WeChat Pay for the refund. Retries reuse the same out_refund_no, so WeChat makes it once; asked
+    again about a refund still `processing` (the sweep), WeChat answers with its current state."""
     refund = db.session.get(Refund, refund_id)
-    if refund is None or refund.status != "requested":
+    if refund is None or refund.status not in ("requested", "processing"):
         return "nothing_to_do"
     order = db.session.get(Order, refund.order_id)
     db.session.commit()  # no transaction stays open across the call to WeChat

@@ -38,7 +38,7 @@ class ShippingRetry(Exception):
 
 
 def enqueue_report(order_id: int) -> None:
-    jobs.enqueue("app.pickup.shipping:report_pickup", order_id, job_id=f"shipping-{order_id}", retries=RETRIES_S)
+    jobs.enqueue(report_pickup, order_id, job_id=f"shipping-{order_id}", retries=RETRIES_S)
 
 
 def _claim(order_id: int, now: datetime) -> bool:
@@ -79,6 +79,7 @@ def _finish(order_id: int, errcode: int | None) -> None:
     db.session.commit()
 
 
+@jobs.job
 def report_pickup(order_id: int) -> str:
     """Job: "reported", "skipped" (already reported, or being reported right now), "no_payment" or "refused"
     (a permanent error, recorded); raises ShippingRetry on a transient failure."""
@@ -108,6 +109,7 @@ def report_pickup(order_id: int) -> str:
     return "reported"
 
 
+@jobs.job
 def report_unreported_pickups() -> int:
     """Periodic: enqueue the reports whose job was lost or ran out of retries (a transient error last time)."""
     order_ids = list(db.session.scalars(
@@ -117,7 +119,7 @@ def report_unreported_pickups() -> int:
                or_(ShippingReport.last_errcode.is_(None), ShippingReport.last_errcode.not_in(PERMANENT_ERRCODES)))
         .order_by(ShippingReport.created_at).limit(200)))
     for order_id in order_ids:
-        # A job id of its own per sweep: the handover's fixed id may still sit in RQ's registry as finished.
-        jobs.enqueue("app.pickup.shipping:report_pickup", order_id)
+        # The handover's key: a report whose job still waits or runs is not enqueued twice.
+        jobs.enqueue(report_pickup, order_id, job_id=f"shipping-{order_id}", retries=RETRIES_S)
     db.session.commit()
     return len(order_ids)
