@@ -121,8 +121,8 @@ def register_error_handlers(app: Flask) -> None:
             except Exception:  # the connection is gone: the pool replaces it
                 pass
             current_app.logger.warning("%s unavailable: %s: %s", backend, type(err).__name__, err)
-            response = jsonify(envelope(ServiceUnavailable.code, f"The service is briefly unavailable ({backend}); "
-                                        f"please try again in {RETRY_AFTER_S} seconds.", {"retry_after_s": RETRY_AFTER_S}))
+            message = f"The service is briefly unavailable ({backend}); please try again in {RETRY_AFTER_S} seconds."
+            response = jsonify(envelope(ServiceUnavailable.code, message, {"retry_after_s": RETRY_AFTER_S}))
             response.headers["Retry-After"] = str(RETRY_AFTER_S)
             return response, ServiceUnavailable.status
         _rollback()

@@ -193,8 +193,10 @@ def _after_commit(session: Session) -> None:
         try:
             hand_over(app, row_id)
         except Exception as exc:
-            # The row is committed: the relay hands it over once its available_at passes.
-            log.warning("job %s left to the relay: %s: %s", row_id, type(exc).__name__, exc)
+            # The rows are committed: the relay hands them over once their available_at passes. The rest of this
+            # commit's rows are left to it too, so a frozen Redis costs the request one timeout, not one per job.
+            log.warning("job %s and the next ones left to the relay: %s: %s", row_id, type(exc).__name__, exc)
+            break
 
 
 @event.listens_for(Session, "after_soft_rollback")

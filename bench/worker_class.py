@@ -54,7 +54,7 @@ def black_hole() -> tuple[int, threading.Event]:
 
 def measure(worker_class: str, env: dict[str, str], work: Path) -> tuple[float, float]:
     port = free_port()
-    extra = {"sync": [], "gthread": ["--threads", "8"], "gevent": []}[worker_class]
+    extra = {"sync": ["--threads", "1"], "gthread": ["--threads", "8"], "gevent": []}[worker_class]
     with open(work / f"gunicorn-{worker_class}.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"),
                                  "--worker-class", worker_class, *extra, "app:create_app()"], cwd=ROOT,

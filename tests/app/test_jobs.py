@@ -7,7 +7,7 @@ from rq import SimpleWorker
 from app import jobs
 from app.extensions import db
 from app.models import Order, OrderEvent, StoreStock, utcnow
-from app.jobs_relay import enqueue_due_periodic, relay_due_rows
+from app.jobs_relay import enqueue_due_periodic
 from app.models import OutboxJob
 from app.orders.jobs import expire_due_orders
 from app.schedule import PERIODIC
