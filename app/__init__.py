@@ -81,7 +81,7 @@ def _engine_options(url: str, timeout_s: int = 5) -> dict[str, Any]:
     # max_statement_time, in seconds), and waiting for a pooled connection.
     return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 20,
             "pool_timeout": timeout_s,
-            "connect_args": {"connect_timeout": 3, "read_timeout": timeout_s + 2, "write_timeout": timeout_s + 2,
+            "connect_args": {"connect_timeout": 3, "read_timeout": timeout_s + 1, "write_timeout": timeout_s + 1,
                              "init_command": f"SET SESSION max_statement_time={int(timeout_s)}"}}
 
 

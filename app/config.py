@@ -102,7 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_REQUEST_BYTES", "largest request body accepted (413 above)", _int, 64 * 1024),
     Setting("STORE_TIMEZONE", "the stores' local time zone, for opening hours", str, "Asia/Shanghai"),
     Setting("JOBS_EAGER", "without Redis: run jobs right after the commit instead of on a thread", _bool, False),
-    Setting("DATABASE_TIMEOUT_S", "MariaDB statement time limit; reads and writes give up 2 s later (below "
+    Setting("DATABASE_TIMEOUT_S", "MariaDB statement time limit; reads and writes give up 1 s later (below "
             "gunicorn's 15 s)", _int, 5),
     Setting("REDIS_TIMEOUT_MS", "Redis connect and socket timeout of the web processes (short: callbacks must "
             "answer WeChat within 5 s)", _int, 500),

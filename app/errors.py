@@ -116,10 +116,10 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(err: Exception):
         backend = infrastructure_failure(err)
         if backend is not None:
-            try:
+            if backend == "database":
+                drop_connections()
+            else:
                 _rollback()
-            except Exception:  # the connection is gone: the pool replaces it
-                pass
             current_app.logger.warning("%s unavailable: %s: %s", backend, type(err).__name__, err)
             message = f"The service is briefly unavailable ({backend}); please try again in {RETRY_AFTER_S} seconds."
             response = jsonify(envelope(ServiceUnavailable.code, message, {"retry_after_s": RETRY_AFTER_S}))
@@ -128,6 +128,17 @@ def register_error_handlers(app: Flask) -> None:
         _rollback()
         current_app.logger.exception("unhandled error")
         return jsonify(envelope("internal_error", "Something went wrong on our side; please try again.")), 500
+
+
+def drop_connections() -> None:
+    """After a database or Redis failure: end the session without a ROLLBACK round trip (on a frozen database that
+    would wait out another read timeout); its connections are invalidated, and the pool opens fresh ones."""
+    from app.extensions import db
+
+    try:
+        db.session.invalidate()
+    except Exception:  # nothing more to undo: the transaction died with its connection
+        pass
 
 
 def _rollback() -> None:

@@ -51,20 +51,21 @@ def _any_error(exc: Exception):
     """WeChat Pay reads {"code": "FAIL", "message"} and retries on any non-2xx; never the API's envelope here."""
     from werkzeug.exceptions import HTTPException
 
-    from app.errors import infrastructure_failure
+    from app.errors import drop_connections, infrastructure_failure
 
-    try:
-        db.session.rollback()
-    except Exception:  # the connection is gone: the pool replaces it
-        pass
     if isinstance(exc, HTTPException):
         return _fail(exc.code or 500, exc.description or exc.name)
-    if infrastructure_failure(exc):
-        log.warning("WeChat Pay notification not taken, %s unavailable: %s", infrastructure_failure(exc),
-                    type(exc).__name__)
-        response, status = _fail(503, f"{infrastructure_failure(exc)} temporarily unavailable")
+    backend = infrastructure_failure(exc)
+    if backend is not None:
+        if backend == "database":
+            drop_connections()
+        else:
+            db.session.rollback()
+        log.warning("WeChat Pay notification not taken, %s unavailable: %s", backend, type(exc).__name__)
+        response, status = _fail(503, f"{backend} temporarily unavailable")
         response.headers["Retry-After"] = "5"
         return response, status
+    db.session.rollback()
     log.exception("WeChat Pay notification failed")
     return _fail(500, "internal error")
 
