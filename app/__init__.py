@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     app.config.update(cfg)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=cfg["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(cfg["DATABASE_URL"]),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(cfg["DATABASE_URL"], cfg["DATABASE_TIMEOUT_S"]),
         MAX_CONTENT_LENGTH=cfg["MAX_REQUEST_BYTES"],
         JSON_SORT_KEYS=False,
         TESTING=cfg["MICROMALL_ENV"] == "testing" or bool(cfg.get("TESTING")),
@@ -72,14 +72,18 @@ def _register_adapters(app: Flask) -> None:
     register_payments(app)
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _engine_options(url: str, timeout_s: int = 5) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Several threads write in development and tests: wait for the lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    # MySQL drops idle connections after wait_timeout; recycle before that and check on checkout. A short connect
-    # timeout keeps /readyz and requests from hanging on a database that is gone.
+    # MySQL drops idle connections after wait_timeout; recycle before that and check on checkout. Every wait is
+    # bounded, well below gunicorn's 15 s, so a database that is gone or frozen (SIGSTOP) gives a quick 503:
+    # connecting, each read and write (PyMySQL waits forever without them), a statement (MariaDB's
+    # max_statement_time, in seconds), and waiting for a pooled connection.
     return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 20,
-            "connect_args": {"connect_timeout": 3}}
+            "pool_timeout": timeout_s,
+            "connect_args": {"connect_timeout": 3, "read_timeout": timeout_s + 1, "write_timeout": timeout_s + 1,
+                             "init_command": f"SET SESSION max_statement_time={int(timeout_s)}"}}
 
 
 @event.listens_for(Engine, "connect")

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from urllib.parse import urlparse
 
 import click
@@ -34,7 +32,8 @@ def register_commands(app: Flask) -> None:
     from app.cli_merchant import catalog_cli, seed_demo_command, stock_cli, store_cli
     from app.demo import demo
 
-    for command in (serve, sandbox, worker, cron, show_config, check_config, seed_demo_command, demo):
+    for command in (serve, sandbox, worker, cron, reconcile, show_config, check_config, seed_demo_command,
+                    demo):
         app.cli.add_command(command)
     for group in (stock_cli, store_cli, catalog_cli):
         app.cli.add_command(group)
@@ -79,24 +78,10 @@ def serve(no_prepare: bool) -> None:
 
 
 def _start_periodic_thread(app: Flask) -> None:
-    """Without Redis there is no RQ scheduler: run the periodic jobs on a thread (development only)."""
-    from app.jobs import execute
-    from app.schedule import PERIODIC
+    """Without Redis there is no worker: the relay loop runs the periodic jobs and retries in-process."""
+    from app.jobs_relay import start_thread
 
-    def loop() -> None:
-        last: dict[str, float] = {}
-        while True:
-            for target, every in PERIODIC:
-                if time.monotonic() - last.get(target, -every) >= every:
-                    last[target] = time.monotonic()
-                    with app.app_context():
-                        try:
-                            execute(target)
-                        except Exception:
-                            app.logger.exception("periodic job %s failed", target)
-            time.sleep(1)
-
-    threading.Thread(target=loop, name="periodic", daemon=True).start()
+    start_thread(app)
 
 
 @click.command("sandbox")
@@ -114,35 +99,45 @@ def sandbox(host: str, port: int) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@click.option("--no-cron", is_flag=True, help="Do not run the periodic-job scheduler in this process.")
+@click.option("--no-cron", is_flag=True, help="Do not run the relay and periodic jobs loop in this process.")
 @with_appcontext
 def worker(burst: bool, no_cron: bool) -> None:
-    """An RQ worker with its scheduler (retries, delays), inside the app context; and the cron scheduler."""
+    """An RQ worker inside the app context, with the outbox relay and periodic jobs loop on a thread."""
     from rq import SimpleWorker
 
     from app.jobs import queue
+    from app.jobs_relay import start_thread
 
     q = queue()
     if not no_cron and not burst:
-        threading.Thread(target=_run_cron, args=(q.connection,), name="cron", daemon=True).start()
+        start_thread(current_app._get_current_object())
     # SimpleWorker runs jobs in this process, inside this app context: no fork, and the engine's pool is not
-    # shared with a child. Each job still gets its own app context and session (app.jobs.execute).
-    SimpleWorker([q], connection=q.connection).work(burst=burst, with_scheduler=True)
+    # shared with a child. Each job still gets its own app context and session (app.jobs.run_outbox_job).
+    # Retries and orphaned jobs are the outbox's (the relay), so RQ's scheduler child is not needed. When Redis
+    # fails the worker exits and its supervisor (systemd, Restart=always) starts it again.
+    # Its registries are cleaned every 30 s (RQ's default: 10 min), so an abandoned RQ job is noticed quickly.
+    SimpleWorker([q], connection=q.connection, maintenance_interval=30).work(burst=burst, with_scheduler=False)
 
 
 @click.command("cron")
 @with_appcontext
 def cron() -> None:
-    """RQ's cron scheduler alone: enqueues the periodic jobs (expiry, reconciliation, no-shows)."""
-    from app.jobs import queue
+    """The outbox relay and the periodic jobs (expiry, reconciliation, sweeps) alone; survives Redis and database
+    outages (it retries with a backoff)."""
+    from app.jobs_relay import run_forever
 
-    _run_cron(queue().connection, in_main_thread=True)
+    run_forever(current_app._get_current_object())
 
 
-def _run_cron(connection, in_main_thread: bool = False) -> None:
-    from app.schedule import build_cron_scheduler
+@click.command("reconcile")
+@with_appcontext
+def reconcile() -> None:
+    """Run every sweep once now: payments pending at WeChat Pay, overdue orders, refunds, unclosed WeChat orders,
+    stuck messages, shipping reports. Prints what each found."""
+    from app.sweeps import run_all_once
 
-    build_cron_scheduler(connection, install_signal_handlers=in_main_thread).start()
+    for name, found in run_all_once().items():
+        click.echo(f"{name}: {found}")
 
 
 @click.command("config")

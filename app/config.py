@@ -100,6 +100,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ORDERS_PER_CUSTOMER_PER_MINUTE", "order placements one customer may make per minute (429 beyond)", _int,
             10),
     Setting("JOBS_EAGER", "without Redis: run jobs right after the commit instead of on a thread", _bool, False),
+    Setting("DATABASE_TIMEOUT_S", "MariaDB statement time limit; reads and writes give up 1 s later (below "
+            "gunicorn's 15 s)", _int, 5),
+    Setting("REDIS_TIMEOUT_MS", "Redis connect and socket timeout of the web processes (short: callbacks must "
+            "answer WeChat within 5 s)", _int, 500),
+    Setting("JOBS_LEASE_S", "a job still running after this is taken to be orphaned (its worker died) and run "
+            "again", _int, 40),
+    Setting("PERIODIC_INTERVAL_PERCENT", "periodic jobs run every (their interval x this / 100); 100 in "
+            "production, lower in fault tests", _int, 100),
 )
 
 

@@ -53,6 +53,29 @@ class UpstreamUnavailable(ApiError):
     status, code = 503, "upstream_unavailable"
 
 
+class ServiceUnavailable(ApiError):
+    """The database or Redis failed or did not answer in time: nothing was done, the client may try again."""
+    status, code = 503, "service_unavailable"
+
+
+RETRY_AFTER_S = 5
+
+
+def infrastructure_failure(exc: BaseException) -> str | None:
+    """"database" or "redis" when `exc` is that backend failing (down, frozen, timed out), else None."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, (OperationalError, PoolTimeout)) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return "database"
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        return "redis"
+    return None
+
+
 def invalid_field(field: str, problem: str) -> InvalidRequest:
     return InvalidRequest(f"{field}: {problem}", {"fields": {field: problem}})
 
@@ -91,9 +114,31 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
+        backend = infrastructure_failure(err)
+        if backend is not None:
+            if backend == "database":
+                drop_connections()
+            else:
+                _rollback()
+            current_app.logger.warning("%s unavailable: %s: %s", backend, type(err).__name__, err)
+            message = f"The service is briefly unavailable ({backend}); please try again in {RETRY_AFTER_S} seconds."
+            response = jsonify(envelope(ServiceUnavailable.code, message, {"retry_after_s": RETRY_AFTER_S}))
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response, ServiceUnavailable.status
         _rollback()
         current_app.logger.exception("unhandled error")
         return jsonify(envelope("internal_error", "Something went wrong on our side; please try again.")), 500
+
+
+def drop_connections() -> None:
+    """After a database or Redis failure: end the session without a ROLLBACK round trip (on a frozen database that
+    would wait out another read timeout); its connections are invalidated, and the pool opens fresh ones."""
+    from app.extensions import db
+
+    try:
+        db.session.invalidate()
+    except Exception:  # nothing more to undo: the transaction died with its connection
+        pass
 
 
 def _rollback() -> None:

@@ -33,6 +33,10 @@ def redis_client() -> Redis | None:
 
 def init_redis(app) -> None:
     url = app.config.get("REDIS_URL")
+    # Short timeouts: a frozen Redis must not hold a callback past WeChat's 5 s; the paths that can do without
+    # Redis fall back (catalog from the database, per-process rate limits), the others answer 503.
+    timeout_s = app.config.get("REDIS_TIMEOUT_MS", 500) / 1000
     app.extensions["micromall_redis"] = (
-        Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30) if url else None
+        Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, health_check_interval=30)
+        if url else None
     )

@@ -1,59 +1,124 @@
-"""Background work: enqueued after the commit that makes its rows visible, run later in a fresh app context.
+"""Background work through an outbox: a job is a row of `job_outbox`, written in the same transaction as the change
+that causes it, so a job whose change committed is never lost, whatever dies when.
 
-With REDIS_URL: RQ (`micromall worker` runs the jobs, `micromall cron` enqueues the periodic ones). Without it
-(development only; production refuses to start without Redis): a small thread pool in the web process, or, with
-JOBS_EAGER=1, right after the commit in the committing thread.
+- `enqueue(func, *ids, job_id=..., retries=...)` adds the row (dropped with a rollback like any other row). `func`
+  is a job function registered with `@jobs.job`; the row holds its import path.
+- After the commit the row is handed to RQ at once (the fast path). If that fails (Redis down, a crash between
+  commit and hand-over) the relay (`app.jobs_relay`, run by `micromall cron` and by each `micromall worker`) hands it
+  over when its `available_at` passes; a row left `running` by a killed worker is handed over again the same way.
+- A worker runs `run_outbox_job(row_id)`: it marks the row running, calls the function in its own app context (own
+  session, one commit), then marks it done, or schedules the next retry, or failed after the last one.
+- `job_id` is a de-duplication key, unique in the table while the job waits or runs: a second enqueue of the same
+  key is a no-op, atomically (the database's unique index), and the key is released when the job is done or failed,
+  so a failed job never blocks the next one.
+- A row can be handed over twice (fast path and relay, a lease that ran out); every job is idempotent (each says
+  how in its docstring), so a second run harms nothing.
 
-Jobs are named by import path ("app.orders.expiry:expire_due_orders") and take ids, never objects.
+Without REDIS_URL (development only; production refuses to start without Redis) the hand-over runs the job on a
+small thread pool in the web process, or with JOBS_EAGER=1 right after the commit in the committing thread.
 """
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Any, Callable, TypeVar
 
 from flask import Flask, current_app, has_app_context
-from rq import Queue, Retry, get_current_job
-from sqlalchemy import event
+from rq import Queue
+from sqlalchemy import event, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.logs import request_id_var
+from app.models.outbox import JobStatus, OutboxJob
+from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "micromall"
-_PENDING_KEY = "micromall_after_commit_jobs"
 
 
-@dataclass(frozen=True)
-class PendingJob:
-    target: str
-    args: tuple[Any, ...]
-    job_id: str | None = None
-    retries: tuple[int, ...] = field(default=())  # seconds between retries, when the job is safe to repeat
-    request_id: str | None = None  # the request that caused it, carried into the job's log lines
+def lease(app: Flask | None = None) -> timedelta:
+    """JOBS_LEASE_S: a job runs well within it (every call to WeChat is bounded); a row still `running` after it
+    is taken to be orphaned (its worker died) and handed out again. Also how long a fresh row waits for its fast
+    path before the relay takes it."""
+    app = app or current_app._get_current_object()
+    return timedelta(seconds=app.config["JOBS_LEASE_S"])
+
+_NEW_ROWS_KEY = "micromall_outbox_new_rows"
+_REGISTRY: dict[str, Callable[..., Any]] = {}
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def enqueue(target: str, *args: Any, job_id: str | None = None, retries: tuple[int, ...] = ()) -> None:
-    """Run `target(*args)` in the background once the current transaction commits (dropped on rollback)."""
+class JobNotRegistered(ValueError):
+    pass
+
+
+def job(func: F) -> F:
+    """Registers `func` as a job: a module-level function of ids and short strings, idempotent."""
+    _REGISTRY[target_of(func)] = func
+    return func
+
+
+def target_of(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def resolve(target: str) -> Callable[..., Any]:
+    """The registered job at import path `target` (importing its module registers it)."""
+    if target not in _REGISTRY and ":" in target:
+        importlib.import_module(target.split(":", 1)[0])
+    try:
+        return _REGISTRY[target]
+    except KeyError:
+        raise JobNotRegistered(f"{target} is not a registered job (decorate it with @jobs.job)") from None
+
+
+def enqueue(func: Callable[..., Any] | str, *args: Any, job_id: str | None = None,
+            retries: tuple[int, ...] = ()) -> int | None:
+    """Add the job `func(*args)` to the outbox in the current transaction; it runs after the commit (never if the
+    transaction rolls back). Returns the row id, or None when a job with the same `job_id` already waits or runs.
+    A string "module:function" is accepted while older callers are converted; it must name a registered job."""
+    target = func if isinstance(func, str) else target_of(func)
+    resolve(target)
+    json_args = json.dumps(list(args))
+    if json.loads(json_args) != list(args):
+        raise TypeError(f"job arguments must be JSON values (ids, short strings): {args!r}")
     session = db.session()
-    if not session.in_transaction():
-        session.begin()  # so that a rollback before any SQL is still a rollback that drops this job
-    pending = session.info.setdefault(_PENDING_KEY, [])
-    pending.append((current_app._get_current_object(),
-                    PendingJob(target, args, job_id, retries, request_id_var.get())))
+    row = OutboxJob(target=target, args=json_args, dedup_key=job_id, retries=json.dumps(list(retries)),
+                    status=JobStatus.PENDING, available_at=utcnow() + lease(), request_id=request_id_var.get())
+    if job_id is None:
+        session.add(row)
+        session.flush()
+    else:
+        session.flush()  # anything else pending fails here, on its own, not as a duplicate job
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            return None  # the same job already waits or runs: it will see this change too
+    session.info.setdefault(_NEW_ROWS_KEY, []).append((current_app._get_current_object(), row.id))
+    return row.id
 
 
-def execute(target: str, *args: Any) -> Any:
-    """What RQ and the in-process runner call: resolve the target and run it in its own app context, so every job
-    has its own session and one commit."""
-    rq_job = get_current_job()
-    if rq_job is not None and rq_job.meta.get("request_id"):
-        request_id_var.set(rq_job.meta["request_id"])
-    module_name, func_name = target.split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
+def hand_over(app: Flask, row_id: int) -> None:
+    """Give one outbox row to whatever runs jobs here: RQ, or in-process without Redis."""
+    connection = app.extensions["micromall_redis"]
+    if connection is not None:
+        # A fresh RQ job id each time: RQ would overwrite a job of the same id, and the row is the real identity.
+        Queue(QUEUE_NAME, connection=connection).enqueue(
+            run_outbox_job, row_id, result_ttl=600, failure_ttl=86400, job_timeout=int(lease(app).total_seconds()))
+    elif app.config["JOBS_EAGER"]:
+        _run_logged(app, row_id)
+    else:
+        app.extensions["micromall_job_threads"].submit(_run_logged, app, row_id)
+
+
+def run_outbox_job(row_id: int) -> str:
+    """What a worker runs (RQ, the thread pool, the relay without Redis). Returns what happened."""
     if has_app_context():
         app = current_app._get_current_object()
     else:  # an RQ worker started without `micromall worker` (e.g. `rq worker`)
@@ -61,7 +126,52 @@ def execute(target: str, *args: Any) -> Any:
 
         app = create_app()
     with app.app_context():
-        return func(*args)
+        with db.engine.begin() as conn:
+            row = conn.execute(OutboxJob.__table__.select().where(OutboxJob.id == row_id)).mappings().first()
+            if row is None or row["status"] not in (JobStatus.PENDING, JobStatus.RUNNING):
+                return "nothing_to_do"  # already done: a second hand-over
+            conn.execute(update(OutboxJob).where(OutboxJob.id == row_id).values(
+                status=JobStatus.RUNNING, attempts=OutboxJob.attempts + 1, available_at=utcnow() + lease(app)))
+        token = request_id_var.set(row["request_id"])
+        try:
+            with app.app_context():  # its own session, committed by the job itself
+                resolve(row["target"])(*json.loads(row["args"]))
+        except Exception as exc:
+            return _after_failure(row, exc)
+        finally:
+            request_id_var.reset(token)
+        with db.engine.begin() as conn:
+            conn.execute(update(OutboxJob).where(OutboxJob.id == row_id).values(
+                status=JobStatus.DONE, dedup_key=None, finished_at=utcnow(), last_error=None))
+        return "done"
+
+
+def _after_failure(row: Any, exc: Exception) -> str:
+    retries = json.loads(row["retries"] or "[]")
+    attempt = row["attempts"] + 1
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    if attempt <= len(retries):
+        log.warning("job %s%s failed (attempt %d), retried in %ss: %s", row["target"], row["args"], attempt,
+                    retries[attempt - 1], error)
+        values = {"status": JobStatus.PENDING, "available_at": utcnow() + timedelta(seconds=retries[attempt - 1]),
+                  "last_error": error}
+        outcome = "retry"
+    else:
+        log.error("job %s%s failed for good after %d attempt(s)", row["target"], row["args"], attempt,
+                  exc_info=exc)
+        values = {"status": JobStatus.FAILED, "dedup_key": None, "finished_at": utcnow(), "last_error": error}
+        outcome = "failed"
+    with db.engine.begin() as conn:
+        conn.execute(update(OutboxJob).where(OutboxJob.id == row["id"]).values(**values))
+    return outcome
+
+
+def _run_logged(app: Flask, row_id: int) -> None:
+    with app.app_context():
+        try:
+            run_outbox_job(row_id)
+        except Exception:
+            log.exception("in-process job %s could not run", row_id)  # the relay hands it over again
 
 
 def queue(app: Flask | None = None) -> Queue:
@@ -72,36 +182,6 @@ def queue(app: Flask | None = None) -> Queue:
     return Queue(QUEUE_NAME, connection=connection)
 
 
-def _dispatch(app: Flask, job: PendingJob) -> None:
-    connection = app.extensions["micromall_redis"]
-    if connection is not None:
-        options: dict[str, Any] = {"job_id": job.job_id, "meta": {"request_id": job.request_id}}
-        if job.retries:
-            options["retry"] = Retry(max=len(job.retries), interval=list(job.retries))
-        if job.job_id and Queue(QUEUE_NAME, connection=connection).fetch_job(job.job_id) is not None:
-            return  # a deterministic id already queued or run: the duplicate must not run twice
-        Queue(QUEUE_NAME, connection=connection).enqueue(execute, job.target, *job.args, **options)
-        return
-    if app.config["JOBS_EAGER"]:
-        _run_logged(app, job)
-    else:
-        _executor(app).submit(_run_logged, app, job)
-
-
-def _run_logged(app: Flask, job: PendingJob) -> None:
-    token = request_id_var.set(job.request_id)
-    with app.app_context():
-        try:
-            execute(job.target, *job.args)
-        except Exception:
-            log.exception("in-process job %s%r failed", job.target, job.args)
-    request_id_var.reset(token)
-
-
-def _executor(app: Flask) -> ThreadPoolExecutor:
-    return app.extensions["micromall_job_threads"]
-
-
 def init_app(app: Flask) -> None:
     if app.extensions.get("micromall_redis") is None:
         app.extensions["micromall_job_threads"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="job")
@@ -109,16 +189,19 @@ def init_app(app: Flask) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    for app, job in session.info.pop(_PENDING_KEY, []):
+    for app, row_id in session.info.pop(_NEW_ROWS_KEY, []):
         try:
-            _dispatch(app, job)
-        except Exception:
-            # The commit stands; a lost enqueue is caught up by the periodic sweeps (expiry, reconciliation).
-            log.exception("could not enqueue %s%r", job.target, job.args)
+            hand_over(app, row_id)
+        except Exception as exc:
+            # The rows are committed: the relay hands them over once their available_at passes. The rest of this
+            # commit's rows are left to it too, so a frozen Redis costs the request one timeout, not one per job.
+            log.warning("job %s and the next ones left to the relay: %s: %s", row_id, type(exc).__name__, exc)
+            break
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, previous_transaction) -> None:
-    # Any rollback of the outer transaction drops the jobs (even one that ran no SQL); a savepoint's does not.
-    if not previous_transaction.nested:
-        session.info.pop(_PENDING_KEY, None)
+    # A rollback of the outermost transaction drops the rows, so nothing must be handed over; a savepoint's (or a
+    # failed flush's inner transaction, e.g. a duplicate job key) does not.
+    if previous_transaction.parent is None:
+        session.info.pop(_NEW_ROWS_KEY, None)

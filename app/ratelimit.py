@@ -8,6 +8,7 @@ per-seat one means that spreading the guesses over many seats of one store gains
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -15,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask import current_app
+from redis.exceptions import RedisError
 
 from app.errors import RateLimited
 from app.extensions import redis_client
@@ -40,6 +42,7 @@ end
 return '0'
 """
 _fallback_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,19 @@ def take(limits: tuple[Limit, ...], what: str = "failed attempts") -> str:
     give back if the attempt does not count as a failure."""
     ticket, now = uuid.uuid4().hex, time.time()
     redis = redis_client()
+    wait = None
     if redis is not None:
         script = redis.register_script(_TAKE)
         args: list[object] = [f"{now:.6f}", ticket]
         for limit in limits:
             args += [limit.limit, limit.window_s]
-        wait = float(script(keys=[_PREFIX + l.key for l in limits], args=args))
-    else:
+        try:
+            wait = float(script(keys=[_PREFIX + l.key for l in limits], args=args))
+        except RedisError as exc:
+            # Degraded, not down: each process counts on its own until Redis is back (a guesser gains at most
+            # the number of web processes times the limit meanwhile).
+            log.warning("rate limits per process, Redis unavailable: %s", type(exc).__name__)
+    if wait is None:
         wait = _take_in_process(limits, ticket, now)
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
@@ -86,11 +95,15 @@ def take(limits: tuple[Limit, ...], what: str = "failed attempts") -> str:
 def give_back(limits: tuple[Limit, ...], ticket: str) -> None:
     redis = redis_client()
     if redis is not None:
-        with redis.pipeline(transaction=True) as pipe:
-            for limit in limits:
-                pipe.zrem(_PREFIX + limit.key, ticket)
-            pipe.execute()
-        return
+        try:
+            with redis.pipeline(transaction=True) as pipe:
+                for limit in limits:
+                    pipe.zrem(_PREFIX + limit.key, ticket)
+                pipe.execute()
+        except RedisError as exc:  # the ticket may be in this process's fallback windows: give it back there
+            log.warning("rate limit give-back per process, Redis unavailable: %s", type(exc).__name__)
+        else:
+            return
     with _fallback_lock:
         windows = _windows()
         for limit in limits:

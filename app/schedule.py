@@ -1,27 +1,23 @@
-"""Periodic jobs: (job target, every N seconds). RQ's CronScheduler enqueues them (`micromall cron`, or the
-thread `micromall worker` starts); each is safe to run twice, so an overlap or a restart does no harm."""
+"""Periodic jobs: (job function, every N seconds). The relay loop (`micromall cron`, and a thread of each
+`micromall worker`, app/jobs_relay.py) adds each to the outbox when due, under the key `periodic:<job>`, so one copy
+waits at a time however many loops run; each is safe to run twice, so an overlap or a restart does no harm.
+Only the relay imports this module (it imports the job modules, hence the whole domain)."""
 from __future__ import annotations
 
-from rq.cron import CronScheduler
+from app import sweeps
+from app.orders.jobs import expire_due_orders
+from app.payments.reconciliation import reconcile_pending_payments
+from app.pickup.noshow import refund_no_shows
+from app.pickup.shipping import report_unreported_pickups
+from app.wechat import refresh_access_tokens
 
-PERIODIC: tuple[tuple[str, int], ...] = (
-    ("app.orders.jobs:expire_due_orders", 60),
-    ("app.pickup.noshow:refund_no_shows", 300),
-    ("app.pickup.shipping:report_unreported_pickups", 600),
-    ("app.wechat:refresh_access_tokens", 60),
-    ("app.payments.closing:close_cancelled_at_wechat", 60),
+PERIODIC = (
+    (expire_due_orders, 60),
+    (refund_no_shows, 300),
+    (report_unreported_pickups, 600),
+    (reconcile_pending_payments, 120),  # a lost payment notification is found within about 3 minutes
+    (sweeps.sweep_refunds, 300),
+    (sweeps.sweep_unclosed_orders, 60),  # closes cancelled orders' WeChat orders once 5 minutes old
+    (refresh_access_tokens, 60),
+    (sweeps.sweep_stuck_notifications, 60),
 )
-
-
-def build_cron_scheduler(connection, install_signal_handlers: bool = True) -> CronScheduler:
-    from app.jobs import QUEUE_NAME, execute
-
-    class Scheduler(CronScheduler):
-        def _install_signal_handlers(self) -> None:
-            if install_signal_handlers:  # only the main thread may set them; a thread inside the worker must not
-                super()._install_signal_handlers()
-
-    scheduler = Scheduler(connection=connection)
-    for target, every in PERIODIC:
-        scheduler.register(execute, QUEUE_NAME, args=(target,), interval=every, name=target)
-    return scheduler

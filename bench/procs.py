@@ -161,6 +161,6 @@ def machine_facts() -> list[tuple[str, str]]:
         ("load average before the run", load),
         ("versions", f"Python {platform.python_version()}, MariaDB {maria}, Redis {redis}, "
                      f"nginx {_version([nginx_binary(), '-v'])}, gunicorn {gunicorn.__version__}, wrk {wrk}"),
-        ("servers", f"gunicorn with deploy/gunicorn.conf.py, {WORKERS} sync workers; nginx 1 worker, TLS, "
+        ("servers", f"gunicorn with deploy/gunicorn.conf.py, {WORKERS} gthread workers; nginx 1 worker, TLS, "
                     "keep-alive to the client; wrk 2 threads"),
     ]

@@ -47,7 +47,9 @@ def _topic(topic: str, follower: Follower, message: BaseMessage) -> Answer | Non
     customer = followers.customer_of(follower) if topic != "stores" else None
     if topic != "stores" and customer is None and follower.unionid is None:
         # Who this is needs user/info first: too slow for the 5 s reply, so a job answers through custom/send.
-        jobs.enqueue("official_account.outbound:answer_later", follower.id, topic,
+        from official_account.outbound import answer_later  # it imports this module
+
+        jobs.enqueue(answer_later, follower.id, topic,
                      job_id=f"oa-answer-{follower.id}-{message.time}-{topic}", retries=LATER_RETRIES_S)
         return None
     return answer_for(topic, customer, show_codes=bool(g.get("oa_safe_mode")))

@@ -2,7 +2,7 @@
 (`cgi-bin/message/custom/send`, allowed within 48 hours of the follower's last message)."""
 from __future__ import annotations
 
-from app import wechat
+from app import jobs, wechat
 from app.extensions import db
 from app.followers import service as followers
 from app.followers.unionid import fetch_unionid
@@ -22,6 +22,7 @@ def send_answer(openid: str, answer: Answer) -> None:
         api.send_custom_message(openid, "news", {"articles": articles})
 
 
+@jobs.job
 def answer_later(follower_id: int, topic: str) -> None:
     """Job: learn who the follower is (user/info), then answer `topic`. WeChat's errors propagate so RQ retries;
     the send comes last, so a retry never repeats a message that went out."""

@@ -9,6 +9,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.extensions import db
 from app.payments.notifications import (
     REFUND_PREFIX,
     TRANSACTION_PREFIX,
@@ -56,6 +57,30 @@ def _receive(handle, read_resource, kind_prefix: str):
         return _fail(400, "unreadable notification resource")
     answer = handle(notification.id, notification.event_type, resource)
     return ("", 204) if answer.accepted else _fail(400, answer.outcome)
+
+
+@bp.errorhandler(Exception)
+def _any_error(exc: Exception):
+    """WeChat Pay reads {"code": "FAIL", "message"} and retries on any non-2xx; never the API's envelope here."""
+    from werkzeug.exceptions import HTTPException
+
+    from app.errors import drop_connections, infrastructure_failure
+
+    if isinstance(exc, HTTPException):
+        return _fail(exc.code or 500, exc.description or exc.name)
+    backend = infrastructure_failure(exc)
+    if backend is not None:
+        if backend == "database":
+            drop_connections()
+        else:
+            db.session.rollback()
+        log.warning("WeChat Pay notification not taken, %s unavailable: %s", backend, type(exc).__name__)
+        response, status = _fail(503, f"{backend} temporarily unavailable")
+        response.headers["Retry-After"] = "5"
+        return response, status
+    db.session.rollback()
+    log.exception("WeChat Pay notification failed")
+    return _fail(500, "internal error")
 
 
 @bp.post("/notify")

@@ -11,15 +11,18 @@ they live in this process.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from typing import Any, Callable
 
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import redis_client
 
+log = logging.getLogger(__name__)
 PAGE_TTL_S = 60
 VERSION_KEY = "micromall:catalog:version"
 _BUMP_KEY = "micromall_catalog_changed"
@@ -63,14 +66,22 @@ def cached_page(key: str, build: Callable[[], Any]) -> Any:
         with _local_lock:
             _local["pages"][page_key] = (version, time.monotonic() + PAGE_TTL_S, value)
         return value
-    version_raw, page_raw = redis.mget(VERSION_KEY, page_key)
+    try:
+        version_raw, page_raw = redis.mget(VERSION_KEY, page_key)
+    except RedisError as exc:
+        # Degraded, not down: without Redis the page is built from the database for every request.
+        log.warning("catalog cache unavailable (%s): page built from the database", type(exc).__name__)
+        return build()
     version = int(version_raw or 0)
     if page_raw:
         stored = json.loads(page_raw)
         if stored["version"] == version:
             return stored["value"]
     value = build()
-    redis.set(page_key, json.dumps({"version": version, "value": value}, ensure_ascii=False), ex=PAGE_TTL_S)
+    try:
+        redis.set(page_key, json.dumps({"version": version, "value": value}, ensure_ascii=False), ex=PAGE_TTL_S)
+    except RedisError as exc:
+        log.warning("catalog cache unavailable (%s): page not stored", type(exc).__name__)
     return value
 
 

@@ -37,10 +37,11 @@ def link_quickly_or_later(follower: Follower) -> None:
         link_follower(follower, fetch_unionid(follower.openid, QUICK_TIMEOUT_S))
     except WeChatError as exc:
         log.info("user/info for follower %s not done now (%s); a job will fill in the unionid", follower.id, exc)
-        jobs.enqueue("app.followers.unionid:fill_unionid", follower.id, job_id=f"oa-unionid-{follower.id}",
+        jobs.enqueue(fill_unionid, follower.id, job_id=f"oa-unionid-{follower.id}",
                      retries=RETRIES_S)
 
 
+@jobs.job
 def fill_unionid(follower_id: int) -> str | None:
     """Job: fetch and record the unionid; WeChat's errors propagate so RQ retries."""
     follower = db.session.get(Follower, follower_id)

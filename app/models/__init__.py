@@ -20,3 +20,6 @@ __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "Sta
             "StaffSession"]
 __all__ += ["RefundNotification"]
 __all__ += ["FollowerLinkToken", "SubscriptionGrant"]
+from app.models.outbox import JobStatus, OutboxJob  # noqa: E402
+
+__all__ += ["JobStatus", "OutboxJob"]

@@ -40,10 +40,11 @@ def enqueue_order_notification(order: Order, kind: str) -> None:
     """Send the `kind` notification of `order` after the current transaction commits."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}; one of {KINDS}")
-    jobs.enqueue("app.notifications.sending:send_order_notification", order.id, kind,
+    jobs.enqueue(send_order_notification, order.id, kind,
                  job_id=f"notify-{order.id}-{kind}", retries=RETRIES_S)
 
 
+@jobs.job
 def send_order_notification(order_id: int, kind: str) -> dict[str, str]:
     """Job: returns {channel: status} for the channels that apply; raises NotificationRetry after a transient
     failure of any channel."""

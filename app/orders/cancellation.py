@@ -13,6 +13,8 @@ from app import jobs
 from app.orders.state import ConcurrentTransition, InvalidTransition, transition
 from app.payments.closing import close_allowed
 
+CLOSE_RETRIES_S = (10, 60, 300)  # close_at_wechat raises on a transient WeChat Pay error
+
 log = logging.getLogger(__name__)
 
 
@@ -35,7 +37,9 @@ def cancel_by_customer(order: Order, customer_id: int) -> None:
         # is closed by the periodic `close_cancelled_at_wechat`, and a payment slipping in meanwhile takes the
         # late-payment path.
         if order.payment is not None and close_allowed(order.payment):
-            jobs.enqueue("app.payments.reconciliation:close_at_wechat", order.id)
+            from app.payments.reconciliation import close_at_wechat  # it imports this module
+
+            jobs.enqueue(close_at_wechat, order.id, job_id=f"close-{order.id}", retries=CLOSE_RETRIES_S)
     elif order.status in (OrderStatus.PAID.value, OrderStatus.READY.value):
         start_refund(order, "customer_cancel", actor)
     else:

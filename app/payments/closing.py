@@ -21,7 +21,11 @@ def close_allowed(payment: Payment, now: datetime | None = None) -> bool:
 
 
 def close_cancelled_at_wechat(limit: int = 200) -> int:
-    """Periodic: enqueue the close of cancelled orders' WeChat orders that are now old enough and not closed."""
+    """Periodic (through app.sweeps.sweep_unclosed_orders): enqueue the close of cancelled orders' WeChat orders
+    that are now old enough and not closed."""
+    from app.orders.cancellation import CLOSE_RETRIES_S
+    from app.payments.reconciliation import close_at_wechat  # both import this module
+
     order_ids = list(db.session.scalars(
         select(Payment.order_id).join(Order, Order.id == Payment.order_id)
         .where(Order.status == OrderStatus.CANCELLED.value, Payment.prepay_id.is_not(None),
@@ -29,6 +33,6 @@ def close_cancelled_at_wechat(limit: int = 200) -> int:
                Payment.created_at <= utcnow() - CLOSE_AFTER)
         .order_by(Payment.created_at).limit(limit)))
     for order_id in order_ids:
-        jobs.enqueue("app.payments.reconciliation:close_at_wechat", order_id, job_id=f"close-{order_id}")
+        jobs.enqueue(close_at_wechat, order_id, job_id=f"close-{order_id}", retries=CLOSE_RETRIES_S)
     db.session.commit()
     return len(order_ids)

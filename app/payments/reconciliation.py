@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from app import jobs
 from app.extensions import db
 from app.models import Order, OrderStatus, Payment, utcnow
 from app.payments.closing import close_allowed
@@ -18,6 +19,7 @@ S = OrderStatus
 QUIET_PERIOD = timedelta(seconds=60)  # a notification normally arrives within seconds of a payment
 
 
+@jobs.job
 def reconcile_order(order_id: int) -> str:
     """Query WeChat Pay for an order still unpaid here (pending or cancelled); a SUCCESS found there is applied as
     if notified. Commits. Returns what it found."""
@@ -46,6 +48,7 @@ def reconcile_order(order_id: int) -> str:
     return outcome
 
 
+@jobs.job
 def reconcile_pending_payments(limit: int = 200) -> int:
     """Periodic: orders with a prepay but no payment recorded after the quiet period are asked about (at most once
     per quiet period each), so a notification lost for good does not lose a real payment."""
@@ -81,6 +84,7 @@ def settle_before_expiry(order: Order) -> bool:
     return order.status == S.PENDING_PAYMENT.value
 
 
+@jobs.job
 def close_at_wechat(order_id: int) -> str:
     """Job after a customer cancels an unpaid order: close its WeChat order so it can no longer be paid. If it was
     paid meanwhile, the late-payment path takes over."""

@@ -33,15 +33,17 @@ def start_refund(order: Order, reason: str, actor: str, already_refunding: bool 
                     amount_fen=order.total_fen, reason=reason, status="requested")
     db.session.add(refund)
     db.session.flush()
-    jobs.enqueue("app.payments.refunds:request_refund", refund.id, job_id=f"refund-request-{refund.id}",
+    jobs.enqueue(request_refund, refund.id, job_id=f"refund-request-{refund.id}",
                  retries=REFUND_RETRIES_S)
     return refund
 
 
+@jobs.job
 def request_refund(refund_id: int) -> str:
-    """Job: ask WeChat Pay for the refund. Retries reuse the same out_refund_no, so WeChat makes it once."""
+    """Job: ask WeChat Pay for the refund. Retries reuse the same out_refund_no, so WeChat makes it once; asked
+    again about a refund still `processing` (the sweep), WeChat answers with its current state."""
     refund = db.session.get(Refund, refund_id)
-    if refund is None or refund.status != "requested":
+    if refund is None or refund.status not in ("requested", "processing"):
         return "nothing_to_do"
     order = db.session.get(Order, refund.order_id)
     db.session.commit()  # no transaction stays open across the call to WeChat
@@ -88,7 +90,7 @@ def apply_refund_state(refund: Refund, state: RefundState, actor: str) -> str:
         log.error("refund %s of order %s is %s: needs a person (micromall refunds retry %s)", refund.out_refund_no,
                   order.order_no, status, order.order_no)
         if status == "abnormal":  # asked again later: it may still turn SUCCESS
-            jobs.enqueue("app.payments.refunds:recheck_refund", refund.id, job_id=f"refund-recheck-{refund.id}",
+            jobs.enqueue(recheck_refund, refund.id, job_id=f"refund-recheck-{refund.id}",
                          retries=RECHECK_RETRIES_S)
         return "refund_failed"
     return status
@@ -98,6 +100,7 @@ class RefundStillAbnormal(Exception):
     """Raised by the recheck job so RQ asks again later."""
 
 
+@jobs.job
 def recheck_refund(refund_id: int) -> str:
     """Job: query an ABNORMAL refund again; raises while WeChat still says ABNORMAL (RQ retries)."""
     refund = db.session.get(Refund, refund_id)

@@ -44,7 +44,9 @@ def start_payment(order: Order, customer: Customer) -> dict[str, Any]:
                                      time_expire=order.expires_at)
     except GatewayError as exc:
         if exc.code == "ORDERPAID":  # paid at WeChat, notification not here yet: ask now
-            jobs.enqueue("app.payments.reconciliation:reconcile_order", order.id)
+            from app.payments.reconciliation import reconcile_order  # it imports this module
+
+            jobs.enqueue(reconcile_order, order.id, job_id=f"reconcile-{order.id}")
             db.session.commit()
             raise Conflict(f"Order {order.order_no} is already paid.", {"order_no": order.order_no},
                            code="order_not_payable") from exc

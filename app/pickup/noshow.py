@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app import jobs
 from app.extensions import db
 from app.models import Order, PickupCode, utcnow
 from app.orders.state import ConcurrentTransition, InvalidTransition
@@ -41,6 +42,7 @@ def refund_no_show(order_id: int, now: datetime | None = None) -> bool:
         return False
 
 
+@jobs.job
 def refund_no_shows() -> int:
     """Periodic job. One order that fails (WeChat, a bug) is logged and skipped, so it cannot hold up the rest."""
     refunded = 0

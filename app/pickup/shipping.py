@@ -61,7 +61,7 @@ class ShippingRetry(Exception):
 
 
 def enqueue_report(order_id: int) -> None:
-    jobs.enqueue("app.pickup.shipping:report_pickup", order_id, job_id=f"shipping-{order_id}", retries=RETRIES_S)
+    jobs.enqueue(report_pickup, order_id, job_id=f"shipping-{order_id}", retries=RETRIES_S)
 
 
 def _claim(order_id: int, now: datetime) -> bool:
@@ -108,6 +108,7 @@ def _finish(order_id: int, errcode: int | None, reason: str | None = None) -> No
     db.session.commit()
 
 
+@jobs.job
 def report_pickup(order_id: int) -> str:
     """Job: "reported", "skipped" (already reported, or being reported right now), "no_payment" or "refused"
     (a permanent error, recorded); raises ShippingRetry on a transient failure."""
@@ -166,6 +167,7 @@ def _shipping_state(api, payment: Payment) -> int | None:
     return int(state) if isinstance(state, int) else None
 
 
+@jobs.job
 def report_unreported_pickups() -> int:
     """Periodic: enqueue the reports whose job was lost or ran out of retries (a transient error last time)."""
     order_ids = list(db.session.scalars(
@@ -175,7 +177,7 @@ def report_unreported_pickups() -> int:
                ShippingReport.failure_reason.is_(None))
         .order_by(ShippingReport.created_at).limit(200)))
     for order_id in order_ids:
-        # A job id of its own per sweep: the handover's fixed id may still sit in RQ's registry as finished.
-        jobs.enqueue("app.pickup.shipping:report_pickup", order_id)
+        # The handover's key: a report whose job still waits or runs is not enqueued twice.
+        jobs.enqueue(report_pickup, order_id, job_id=f"shipping-{order_id}", retries=RETRIES_S)
     db.session.commit()
     return len(order_ids)

@@ -8,6 +8,7 @@ import threading
 
 from flask import Flask, current_app
 
+from app import jobs
 from app.wechat.port import WeChatApi
 
 APPS = {"miniprogram": "MINIPROGRAM", "staff": "STAFF_MINIPROGRAM", "official_account": "OFFICIAL_ACCOUNT"}
@@ -33,6 +34,7 @@ def api(which: str) -> WeChatApi:
     return apis[which]
 
 
+@jobs.job
 def refresh_access_tokens() -> dict[str, bool]:
     """Periodic job: the one refresher that renews each configured app's token in its last 5 minutes, so calls
     (and the official-account callback above all) find a warm token."""

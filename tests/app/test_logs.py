@@ -8,6 +8,7 @@ from app import jobs
 from app.extensions import db
 from app.models import Payment, utcnow
 from app.logs import JsonFormatter
+from app.models import OutboxJob
 from tests import factories
 from tests.conftest import mariadb_only
 
@@ -50,6 +51,7 @@ def test_the_request_id_is_carried_into_enqueued_jobs(client, app_ctx):
     db.session.query(Payment).update({"created_at": utcnow() - timedelta(minutes=6)})
     db.session.commit()
     client.post(f"/api/v1/orders/{order_no}/cancel", headers={**headers, "X-Request-Id": "cancel-req-001"})
-    [job] = jobs.queue().get_jobs()
-    assert job.args[0] == "app.payments.reconciliation:close_at_wechat"
-    assert job.meta["request_id"] == "cancel-req-001"
+    [row] = db.session.query(OutboxJob).all()  # the job's row carries the request id into the job's log lines
+    assert row.target == "app.payments.reconciliation:close_at_wechat"
+    assert row.request_id == "cancel-req-001"
+    assert len(jobs.queue().get_jobs()) == 1
