@@ -55,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg["PROXY_HOPS"], x_proto=cfg["PROXY_HOPS"])  # type: ignore
     if cfg["WECHAT_SANDBOX"] and cfg.get("SANDBOX_MOUNT", True):
-        from app.sandbox_mount import mount_sandbox
+        from micromall_dev.sandbox_mount import mount_sandbox
 
         mount_sandbox(app)
     return app

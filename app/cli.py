@@ -32,7 +32,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     from app.cli_merchant import catalog_cli, seed_demo_command, stock_cli, store_cli
-    from app.demo import demo
+    from micromall_dev.demo import demo
 
     for command in (serve, sandbox, worker, cron, show_config, check_config, seed_demo_command, demo):
         app.cli.add_command(command)
@@ -102,7 +102,7 @@ def _start_periodic_thread(app: Flask) -> None:
 @with_appcontext
 def sandbox(host: str, port: int) -> None:
     """Run the WeChat sandbox as its own server, with this app's WeChat settings."""
-    from app.sandbox_mount import sandbox_settings
+    from micromall_dev.sandbox_mount import sandbox_settings
     from wechat_sandbox.__main__ import run
 
     click.echo(f"WeChat sandbox on http://{host}:{port} (set WECHAT_API_BASE_URL and WECHATPAY_API_BASE_URL to it)")

@@ -171,7 +171,7 @@ def _fill_development_defaults(cfg: dict[str, Any], instance_path: str | None) -
         path = os.path.join(instance_path or ".", "micromall.sqlite3")
         cfg["DATABASE_URL"] = f"sqlite:///{path}"
     if cfg["WECHAT_SANDBOX"]:
-        # The in-process sandbox is mounted under /__sandbox__ of the app itself (see app/sandbox_mount.py).
+        # The in-process sandbox is mounted under /__sandbox__ of the app itself (see micromall_dev/sandbox_mount.py).
         base = f"{cfg['PUBLIC_BASE_URL'].rstrip('/')}/__sandbox__"
         cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"] or base
         cfg["WECHATPAY_API_BASE_URL"] = cfg["WECHATPAY_API_BASE_URL"] or base
@@ -196,7 +196,7 @@ def fill_sandbox_pay_keys(cfg: dict[str, Any], instance_path: str) -> None:
     """With the sandbox, WeChat Pay keys are generated on first run into the instance folder (never committed)."""
     if not cfg["WECHAT_SANDBOX"] or cfg["WECHATPAY_PRIVATE_KEY_PATH"]:
         return
-    from app.wechat.dev_keys import ensure_dev_keys
+    from micromall_dev.dev_keys import ensure_dev_keys
 
     keys = ensure_dev_keys(instance_path)
     cfg["WECHATPAY_PRIVATE_KEY_PATH"] = str(keys.merchant_private_key_path)

@@ -22,7 +22,7 @@ from sqlalchemy import delete, text
 from app import create_app
 from app.catalog.cache import bump_version
 from app.extensions import db
-from app.sandbox_mount import sandbox_settings
+from micromall_dev.sandbox_mount import sandbox_settings
 from wechat_sandbox import create_sandbox_app
 from wechat_sandbox.server import RunningServer, serve_in_thread
 
