@@ -8,7 +8,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app.config import fill_sandbox_pay_keys, load_config
+from app.config import ConfigError, load_config
+from app.devtools import INSTALL_HINT, DevTools, dev_tools
 from app.extensions import db, init_redis, migrate
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
@@ -20,7 +21,9 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     app = Flask("app", instance_path=instance_path, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     cfg = load_config(environ, config, instance_path=app.instance_path)
-    fill_sandbox_pay_keys(cfg, app.instance_path)
+    tools = _sandbox_tools(cfg)
+    if tools is not None:
+        tools.prepare_config(cfg, app.instance_path)
     app.config.update(cfg)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=cfg["DATABASE_URL"],
@@ -54,11 +57,20 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg["PROXY_HOPS"], x_proto=cfg["PROXY_HOPS"])  # type: ignore
-    if cfg["WECHAT_SANDBOX"] and cfg.get("SANDBOX_MOUNT", True):
-        from micromall_dev.sandbox_mount import mount_sandbox
-
-        mount_sandbox(app)
+    if tools is not None and cfg.get("SANDBOX_MOUNT", True):
+        tools.mount(app)
     return app
+
+
+def _sandbox_tools(cfg: Mapping[str, Any]) -> DevTools | None:
+    """The development tools when the sandbox is on (never in production, which refuses WECHAT_SANDBOX=1)."""
+    if not cfg["WECHAT_SANDBOX"]:
+        return None
+    tools = dev_tools()
+    if tools is None:
+        raise ConfigError([f"WECHAT_SANDBOX is on (the default outside production) but the development tools are "
+                           f"not installed: {INSTALL_HINT}; or set WECHAT_SANDBOX=0 and the real WeChat settings."])
+    return tools
 
 
 def _register_adapters(app: Flask) -> None:
