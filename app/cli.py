@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.cli import FlaskGroup, with_appcontext
 
 from app.config import ConfigError, settings_table
@@ -23,9 +24,32 @@ def _create_app_or_exit() -> Flask:
         sys.exit(2)
 
 
+class MicromallGroup(FlaskGroup):
+    """Flask's command group with only micromall's commands: no `run`, `shell` or `routes`, no other package's
+    `flask.commands` plugins, no `--app`/`--debug`/`--env-file`, and `--version` printing micromall's version."""
+
+    def __init__(self, **extra: Any) -> None:
+        version = click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                               callback=_print_version, help="Show micromall's version and exit.")
+        super().__init__(create_app=_create_app_or_exit, add_default_commands=False, add_version_option=False,
+                         params=[version], **extra)
+        self.params = [p for p in self.params if p.name not in ("app", "debug", "env_file")]
+
+    def _load_plugin_commands(self) -> None:
+        self._loaded_plugin_commands = True
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    click.echo(f"micromall {version('micromall')}")
+    ctx.exit()
+
+
 def main() -> None:
-    FlaskGroup(create_app=_create_app_or_exit, help="micromall: WeChat front desk for offline shops.").main(
-        prog_name="micromall")
+    MicromallGroup(help="micromall: WeChat front desk for offline shops.").main(prog_name="micromall")
 
 
 def register_commands(app: Flask) -> None:
@@ -38,7 +62,28 @@ def register_commands(app: Flask) -> None:
     from app.cli_staff import staff_cli
 
     app.cli.add_command(staff_cli)
+    app.cli.add_command(db_cli)  # replaces Flask-Migrate's whole `db` group
     _register_dev_commands(app)
+
+
+@click.group("db")
+@with_appcontext
+def db_cli() -> None:
+    """The database schema: apply the migrations (`upgrade`), see where it stands (`current`, `history`)."""
+    # Flask-Migrate's commands read these from `g`, as its own `db` group would set them.
+    g.directory, g.x_arg = None, ()
+
+
+def _add_migration_commands() -> None:
+    # Only what an operator runs. Writing migrations (`init`, `migrate`, `revision`) is not a command of the product:
+    # a migration is a reviewed file in app/migrations/versions/.
+    from flask_migrate.cli import db as flask_migrate_db
+
+    for name in ("upgrade", "current", "history"):
+        db_cli.add_command(flask_migrate_db.commands[name])
+
+
+_add_migration_commands()
 
 
 def _register_dev_commands(app: Flask) -> None:
