@@ -19,6 +19,9 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     """Build the app. `config` overrides settings (tests); `environ` replaces os.environ (tests of the config)."""
     instance_path = os.environ.get("MICROMALL_INSTANCE_PATH") or None
     app = Flask("app", instance_path=instance_path, instance_relative_config=True)
+    from app.routing import install_converters
+
+    install_converters(app)
     os.makedirs(app.instance_path, exist_ok=True)
     cfg = load_config(environ, config, instance_path=app.instance_path)
     tools = _sandbox_tools(cfg)
