@@ -135,3 +135,22 @@ def test_the_sandbox_without_the_development_tools_says_what_to_install(monkeypa
     with pytest.raises(ConfigError) as info:
         create_app({"MICROMALL_ENV": "development", "DATABASE_URL": "sqlite://"})
     assert "pip install -e ./dev" in info.value.problems[0] and "WECHAT_SANDBOX=0" in info.value.problems[0]
+
+
+def test_the_sandbox_is_mounted_in_process_only_where_the_app_calls_it(instance_dir):
+    from app import create_app
+
+    base = {"MICROMALL_ENV": "development", "DATABASE_URL": "sqlite://", "PUBLIC_BASE_URL": "http://127.0.0.1:8000"}
+    assert "wechat_sandbox" in create_app(base).extensions
+    # The sandbox as its own server (the README's gunicorn recipe): one for every worker, none mounted in each.
+    own_server = {**base, "WECHAT_API_BASE_URL": "http://127.0.0.1:5055",
+                  "WECHATPAY_API_BASE_URL": "http://127.0.0.1:5055"}
+    assert "wechat_sandbox" not in create_app(own_server).extensions
+
+
+def test_the_readme_gunicorn_recipe_shares_one_sandbox_and_one_secret_key():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    recipe = readme.split("## Against MariaDB and Redis", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    assert "export SECRET_KEY=" in recipe
+    assert "micromall sandbox --port 5055" in recipe and "WECHAT_API_BASE_URL=http://127.0.0.1:5055" in recipe
+    assert "WECHATPAY_API_BASE_URL=http://127.0.0.1:5055" in recipe and "gunicorn" in recipe

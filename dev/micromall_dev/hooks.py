@@ -26,9 +26,13 @@ def prepare_config(cfg: dict[str, Any], instance_path: str) -> None:
 
 
 def mount(app: Flask) -> None:
-    from micromall_dev.sandbox_mount import mount_sandbox
+    """Mount the sandbox in-process only when the app's WeChat base URLs point at that mount: with the sandbox as its
+    own server (`micromall sandbox`, as under gunicorn, where every worker must see one sandbox), none is mounted."""
+    from micromall_dev.sandbox_mount import MOUNT_PATH, mount_sandbox
 
-    mount_sandbox(app)
+    mounted_at = f"{app.config['PUBLIC_BASE_URL'].rstrip('/')}{MOUNT_PATH}"
+    if mounted_at in (app.config["WECHAT_API_BASE_URL"].rstrip("/"), app.config["WECHATPAY_API_BASE_URL"].rstrip("/")):
+        mount_sandbox(app)
 
 
 def commands() -> list[click.Command]:
