@@ -35,8 +35,8 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
         JSON_SORT_KEYS=False,
         TESTING=cfg["MICROMALL_ENV"] == "testing" or bool(cfg.get("TESTING")),
     )
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider's, typed on the base class
+    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)

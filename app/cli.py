@@ -10,7 +10,6 @@ from flask import Flask, current_app, g
 from flask.cli import FlaskGroup, with_appcontext
 
 from app.config import ConfigError, settings_table
-from app.extensions import db
 
 
 def _create_app_or_exit() -> Flask:
@@ -146,7 +145,7 @@ def check_config() -> None:
     """Check a production environment: keys, database, Redis, HTTPS URLs. Exits 1 if anything is wrong."""
     from app.checks import run_checks
 
-    checks = run_checks(current_app._get_current_object())
+    checks = run_checks(current_app._get_current_object())  # type: ignore[attr-defined]
     for check in checks:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     if not all(check.ok for check in checks):

@@ -104,13 +104,13 @@ def cached_page(key: str, build: Callable[[], Any]) -> Any:
             _local["pages"][page_key] = (version, time.monotonic() + PAGE_TTL_S, value)
         return value
     version_raw, page_raw = redis.mget(VERSION_KEY, page_key)
-    version = int(version_raw or 0)
+    shared_version = int(version_raw or 0)
     if page_raw:
         stored = json.loads(page_raw)
-        if stored["version"] == version:
+        if stored["version"] == shared_version:
             return stored["value"]
     value = build()
-    redis.set(page_key, json.dumps({"version": version, "value": value}, ensure_ascii=False), ex=PAGE_TTL_S)
+    redis.set(page_key, json.dumps({"version": shared_version, "value": value}, ensure_ascii=False), ex=PAGE_TTL_S)
     return value
 
 
