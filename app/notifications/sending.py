@@ -21,6 +21,7 @@ from app.extensions import db
 from app.followers.service import subscribed_follower_of
 from app.models import Customer, NotificationLog, NotificationStatus, Order, utcnow
 from app.notifications.content import notification_data, order_page
+from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
 KINDS = ("paid", "ready", "picked_up", "refunded")
@@ -64,7 +65,7 @@ def send_order_notification(order_id: int, kind: str) -> dict[str, str]:
         jump = {"appid": config["MINIPROGRAM_APPID"], "pagepath": page}
         sends.append(("template", follower_openid, lambda: wechat.client("official_account").message.send_template(
             follower_openid, oa_template, data, mini_program=jump)))
-    db.session.commit()  # nothing of ours is held open while WeChat is called
+    commit_before_calling_wechat()
     results = {channel: _send_once(order_id, kind, channel, recipient, send)
                for channel, recipient, send in sends}
     if S.FAILED in results.values():

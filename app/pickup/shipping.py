@@ -20,6 +20,7 @@ from app import jobs, wechat
 from app.extensions import db
 from app.models import Order, Payment, ShippingReport, utcnow
 from app.wechat.clients import WECHAT_ORIGIN
+from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
 RETRIES_S = (30, 120, 600, 1800, 3600)
@@ -91,7 +92,7 @@ def report_pickup(order_id: int) -> str:
         _finish(order_id, NO_PAYMENT)
         return "no_payment"
     payload = shipping_payload(order, payment, utcnow())
-    db.session.commit()  # no transaction stays open while WeChat is called
+    commit_before_calling_wechat()
     try:
         wechat.client("miniprogram").post("wxa/sec/order/upload_shipping_info", data=payload,
                                           api_base_url=f"{WECHAT_ORIGIN}/")
