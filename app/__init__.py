@@ -8,7 +8,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app.config import fill_sandbox_pay_keys, load_config
+from app.config import ConfigError, load_config
+from app.devtools import INSTALL_HINT, DevTools, dev_tools
 from app.extensions import db, init_redis, migrate
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
@@ -18,9 +19,14 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     """Build the app. `config` overrides settings (tests); `environ` replaces os.environ (tests of the config)."""
     instance_path = os.environ.get("MICROMALL_INSTANCE_PATH") or None
     app = Flask("app", instance_path=instance_path, instance_relative_config=True)
+    from app.routing import install_converters
+
+    install_converters(app)
     os.makedirs(app.instance_path, exist_ok=True)
     cfg = load_config(environ, config, instance_path=app.instance_path)
-    fill_sandbox_pay_keys(cfg, app.instance_path)
+    tools = _sandbox_tools(cfg)
+    if tools is not None:
+        tools.prepare_config(cfg, app.instance_path)
     app.config.update(cfg)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=cfg["DATABASE_URL"],
@@ -29,8 +35,8 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
         JSON_SORT_KEYS=False,
         TESTING=cfg["MICROMALL_ENV"] == "testing" or bool(cfg.get("TESTING")),
     )
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider's, typed on the base class
+    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
@@ -55,11 +61,20 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg["PROXY_HOPS"], x_proto=cfg["PROXY_HOPS"])  # type: ignore
-    if cfg["WECHAT_SANDBOX"] and cfg.get("SANDBOX_MOUNT", True):
-        from app.sandbox_mount import mount_sandbox
-
-        mount_sandbox(app)
+    if tools is not None and cfg.get("SANDBOX_MOUNT", True):
+        tools.mount(app)
     return app
+
+
+def _sandbox_tools(cfg: Mapping[str, Any]) -> DevTools | None:
+    """The development tools when the sandbox is on (never in production, which refuses WECHAT_SANDBOX=1)."""
+    if not cfg["WECHAT_SANDBOX"]:
+        return None
+    tools = dev_tools()
+    if tools is None:
+        raise ConfigError([f"WECHAT_SANDBOX is on (the default outside production) but the development tools are "
+                           f"not installed: {INSTALL_HINT}; or set WECHAT_SANDBOX=0 and the real WeChat settings."])
+    return tools
 
 
 def _register_adapters(app: Flask) -> None:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlparse
+from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.cli import FlaskGroup, with_appcontext
 
 from app.config import ConfigError, mask_url_password, settings_table
-from app.extensions import db
 
 
 def _create_app_or_exit() -> Flask:
@@ -23,17 +22,38 @@ def _create_app_or_exit() -> Flask:
         sys.exit(2)
 
 
+class MicromallGroup(FlaskGroup):
+    """Flask's command group with only micromall's commands: no `run`, `shell` or `routes`, no other package's
+    `flask.commands` plugins, no `--app`/`--debug`/`--env-file`, and `--version` printing micromall's version."""
+
+    def __init__(self, **extra: Any) -> None:
+        version = click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                               callback=_print_version, help="Show micromall's version and exit.")
+        super().__init__(create_app=_create_app_or_exit, add_default_commands=False, add_version_option=False,
+                         params=[version], **extra)
+        self.params = [p for p in self.params if p.name not in ("app", "debug", "env_file")]
+
+    def _load_plugin_commands(self) -> None:
+        self._loaded_plugin_commands = True
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    click.echo(f"micromall {version('micromall')}")
+    ctx.exit()
+
+
 def main() -> None:
-    FlaskGroup(create_app=_create_app_or_exit, help="micromall: WeChat front desk for offline shops.").main(
-        prog_name="micromall")
+    MicromallGroup(help="micromall: WeChat front desk for offline shops.").main(prog_name="micromall")
 
 
 def register_commands(app: Flask) -> None:
     from app.cli_merchant import catalog_cli, seed_demo_command, stock_cli, store_cli
-    from app.demo import demo
 
-    for command in (serve, sandbox, worker, cron, reconcile, show_config, check_config, seed_demo_command,
-                    demo):
+    for command in (worker, cron, reconcile, show_config, check_config, seed_demo_command):
         app.cli.add_command(command)
     for group in (stock_cli, store_cli, catalog_cli):
         app.cli.add_command(group)
@@ -43,58 +63,37 @@ def register_commands(app: Flask) -> None:
     from app.cli_refunds import refunds_cli
 
     app.cli.add_command(refunds_cli)
+    app.cli.add_command(db_cli)  # replaces Flask-Migrate's whole `db` group
+    _register_dev_commands(app)
 
 
-def prepare_database() -> None:
-    """Apply migrations; on an empty database, add the demo data (development's first run)."""
-    from flask_migrate import upgrade
-
-    from app.seed import database_is_empty, seed_demo
-
-    upgrade()
-    if current_app.config["MICROMALL_ENV"] != "production" and database_is_empty():
-        counts = seed_demo()
-        db.session.commit()
-        click.echo(f"Seeded demo data: {counts}")
-
-
-@click.command("serve")
-@click.option("--no-prepare", is_flag=True, help="Skip migrations and demo data.")
+@click.group("db")
 @with_appcontext
-def serve(no_prepare: bool) -> None:
-    """Development server on PUBLIC_BASE_URL's host and port, with the sandbox and jobs in-process."""
-    app = current_app._get_current_object()
-    if not no_prepare:
-        prepare_database()
-    url = urlparse(app.config["PUBLIC_BASE_URL"])
-    host, port = url.hostname or "127.0.0.1", url.port or 5000
-    if app.extensions.get("micromall_redis") is None:
-        _start_periodic_thread(app)
-    click.echo(f"micromall listening on http://{host}:{port}  (API: http://{host}:{port}/api/v1, "
-               f"WeChat sandbox: {'in-process at /__sandbox__' if app.config['WECHAT_SANDBOX'] else 'off'})")
-    from werkzeug.serving import run_simple
-
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+def db_cli() -> None:
+    """The database schema: apply the migrations (`upgrade`), see where it stands (`current`, `history`)."""
+    # Flask-Migrate's commands read these from `g`, as its own `db` group would set them.
+    g.directory, g.x_arg = None, ()
 
 
-def _start_periodic_thread(app: Flask) -> None:
-    """Without Redis there is no worker: the relay loop runs the periodic jobs and retries in-process."""
-    from app.jobs_relay import start_thread
+def _add_migration_commands() -> None:
+    # Only what an operator runs. Writing migrations (`init`, `migrate`, `revision`) is not a command of the product:
+    # a migration is a reviewed file in app/migrations/versions/.
+    from flask_migrate.cli import db as flask_migrate_db
 
-    start_thread(app)
+    for name in ("upgrade", "current", "history"):
+        db_cli.add_command(flask_migrate_db.commands[name])
 
 
-@click.command("sandbox")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5055, type=int)
-@with_appcontext
-def sandbox(host: str, port: int) -> None:
-    """Run the WeChat sandbox as its own server, with this app's WeChat settings."""
-    from app.sandbox_mount import sandbox_settings
-    from wechat_sandbox.__main__ import run
+_add_migration_commands()
 
-    click.echo(f"WeChat sandbox on http://{host}:{port} (set WECHAT_API_BASE_URL and WECHATPAY_API_BASE_URL to it)")
-    run(sandbox_settings(current_app.config), host, port)
+
+def _register_dev_commands(app: Flask) -> None:
+    """serve, sandbox and demo come from the development tools, when they are installed (never in production)."""
+    from app.devtools import dev_tools
+
+    tools = dev_tools() if app.config["MICROMALL_ENV"] != "production" else None
+    for command in tools.commands() if tools is not None else ():
+        app.cli.add_command(command)
 
 
 @click.command("worker")
@@ -110,7 +109,7 @@ def worker(burst: bool, no_cron: bool) -> None:
 
     q = queue()
     if not no_cron and not burst:
-        start_thread(current_app._get_current_object())
+        start_thread(current_app._get_current_object())  # type: ignore[attr-defined]
     # SimpleWorker runs jobs in this process, inside this app context: no fork, and the engine's pool is not
     # shared with a child. Each job still gets its own app context and session (app.jobs.run_outbox_job).
     # Retries and orphaned jobs are the outbox's (the relay), so RQ's scheduler child is not needed. When Redis
@@ -126,7 +125,7 @@ def cron() -> None:
     outages (it retries with a backoff)."""
     from app.jobs_relay import run_forever
 
-    run_forever(current_app._get_current_object())
+    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @click.command("reconcile")
@@ -160,7 +159,7 @@ def check_config() -> None:
     """Check a production environment: keys, database, Redis, HTTPS URLs. Exits 1 if anything is wrong."""
     from app.checks import run_checks
 
-    checks = run_checks(current_app._get_current_object())
+    checks = run_checks(current_app._get_current_object())  # type: ignore[attr-defined]
     for check in checks:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     if not all(check.ok for check in checks):

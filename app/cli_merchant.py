@@ -6,6 +6,9 @@ from flask.cli import with_appcontext
 
 from app.extensions import db
 from app.models import Sku, Store
+from app.models.types import MAX_INT
+
+ID = click.IntRange(1, MAX_INT)
 
 
 @click.command("seed-demo")
@@ -29,9 +32,9 @@ def stock_cli() -> None:
 
 
 @stock_cli.command("set")
-@click.option("--store", "store_id", type=int, required=True)
-@click.option("--sku", "sku_id", type=int, required=True)
-@click.option("--quantity", type=click.IntRange(min=0), required=True)
+@click.option("--store", "store_id", type=ID, required=True)
+@click.option("--sku", "sku_id", type=ID, required=True)
+@click.option("--quantity", type=click.IntRange(0, MAX_INT), required=True)
 @with_appcontext
 def stock_set(store_id: int, sku_id: int, quantity: int) -> None:
     """Set a store's stock of one SKU (a count, not a move)."""
@@ -78,14 +81,19 @@ def catalog_cli() -> None:
 
 
 @catalog_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.File("rb"))
 @with_appcontext
 def catalog_import(csv_file) -> None:
-    """Import categories, products, SKUs (and optionally stock) from CSV; all rows or none."""
-    from app.catalog.importer import ImportFailed, apply_rows, parse_rows
+    """Import categories, products, SKUs (and optionally stock) from CSV in UTF-8 or GBK; all rows or none."""
+    import io
+
+    from app.catalog.importer import ImportFailed, apply_rows, decode_csv, parse_rows
 
     try:
-        rows = parse_rows(csv_file)
+        text, encoding = decode_csv(csv_file.read())
+        if encoding != "UTF-8":
+            click.echo(f"Reading {csv_file.name} as {encoding}.")
+        rows = parse_rows(io.StringIO(text, newline=""))
     except ImportFailed as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)

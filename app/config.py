@@ -243,7 +243,7 @@ def _fill_development_defaults(cfg: dict[str, Any], instance_path: str | None) -
         path = os.path.join(instance_path or ".", "micromall.sqlite3")
         cfg["DATABASE_URL"] = f"sqlite:///{path}"
     if cfg["WECHAT_SANDBOX"]:
-        # The in-process sandbox is mounted under /__sandbox__ of the app itself (see app/sandbox_mount.py).
+        # The in-process sandbox is mounted under /__sandbox__ of the app itself (see dev/micromall_dev/sandbox_mount.py).
         base = f"{cfg['PUBLIC_BASE_URL'].rstrip('/')}/__sandbox__"
         cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"] or base
         cfg["WECHATPAY_API_BASE_URL"] = cfg["WECHATPAY_API_BASE_URL"] or base
@@ -263,20 +263,3 @@ def _fill_development_defaults(cfg: dict[str, Any], instance_path: str | None) -
 def settings_table() -> list[tuple[str, str, Any]]:
     """(name, meaning, default) for the README and `micromall config`."""
     return [(s.name, s.meaning, s.default) for s in SETTINGS]
-
-
-def fill_sandbox_pay_keys(cfg: dict[str, Any], instance_path: str) -> None:
-    """With the sandbox, WeChat Pay keys are generated on first run into the instance folder (never committed)."""
-    if not cfg["WECHAT_SANDBOX"] or cfg["WECHATPAY_PRIVATE_KEY_PATH"]:
-        return
-    from app.wechat.dev_keys import ensure_dev_keys
-
-    keys = ensure_dev_keys(instance_path)
-    cfg["WECHATPAY_PRIVATE_KEY_PATH"] = str(keys.merchant_private_key_path)
-    cfg["WECHATPAY_MERCHANT_SERIAL_NO"] = keys.merchant_serial_no
-    cfg["WECHATPAY_APIV3_KEY"] = cfg["WECHATPAY_APIV3_KEY"] or keys.apiv3_key
-    cfg["WECHATPAY_PUBLIC_KEY_ID"] = cfg["WECHATPAY_PUBLIC_KEY_ID"] or keys.wechatpay_public_key_id
-    cfg["WECHATPAY_PUBLIC_KEY_PATH"] = cfg["WECHATPAY_PUBLIC_KEY_PATH"] or str(keys.wechatpay_public_key_path)
-    # Only the sandbox needs these two: the merchant's public key and WeChat Pay's private key.
-    cfg["SANDBOX_MERCHANT_PUBLIC_KEY_PATH"] = str(keys.merchant_public_key_path)
-    cfg["SANDBOX_WECHATPAY_PRIVATE_KEY_PATH"] = str(keys.wechatpay_private_key_path)

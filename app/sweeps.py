@@ -4,7 +4,6 @@ lost notification, a job that ran out of retries or a worker killed mid-call is 
 `micromall reconcile` runs them once by hand."""
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 
@@ -12,8 +11,7 @@ from sqlalchemy import and_, select, update
 
 from app import jobs
 from app.extensions import db
-from app.models import NotificationLog, NotificationStatus, Order, OrderStatus, Payment, Refund, utcnow
-from app.models.outbox import JobStatus, OutboxJob
+from app.models import NotificationLog, NotificationStatus, Refund, utcnow
 
 log = logging.getLogger(__name__)
 REFUND_REQUESTED_AFTER = timedelta(minutes=2)  # its own job normally asks WeChat within seconds

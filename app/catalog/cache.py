@@ -6,12 +6,15 @@ a StoreStock row being added or removed, seen at flush and applied after the com
 was built at the current version, so an edit shows on the next request. Pages also expire after PAGE_TTL_S.
 
 With Redis the version and the pages are shared by every process (one MGET per read); without it (development)
-they live in this process.
+the pages live in this process and the version is this process's counter together with a stamp file in the
+instance folder, which any process's bump rewrites: a `micromall catalog import` or `stock set` shows at once in
+a running `micromall serve` (one stat per read).
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable
@@ -19,6 +22,8 @@ from typing import Any, Callable
 from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from flask import current_app, has_app_context
 
 from app.extensions import redis_client
 
@@ -28,6 +33,39 @@ VERSION_KEY = "micromall:catalog:version"
 _BUMP_KEY = "micromall_catalog_changed"
 _local_lock = threading.Lock()
 _local: dict[str, Any] = {"version": 0, "pages": {}}
+STAMP_FILE = "catalog-version"
+
+
+def _stamp_path() -> str | None:
+    return os.path.join(current_app.instance_path, STAMP_FILE) if has_app_context() else None
+
+
+def _shared_stamp() -> tuple[int, int]:
+    """What another process's bump changed: the stamp file's inode and modification time (0 without one)."""
+    path = _stamp_path()
+    try:
+        stat = os.stat(path) if path else None
+    except OSError:
+        return (0, 0)
+    return (stat.st_ino, stat.st_mtime_ns) if stat else (0, 0)
+
+
+def _touch_shared_stamp() -> None:
+    path = _stamp_path()
+    if path is None:
+        return
+    try:
+        # A new file renamed into place: a new inode, so even two bumps within one clock tick differ.
+        temporary = f"{path}.{os.getpid()}.{threading.get_ident()}"
+        with open(temporary, "w", encoding="ascii") as handle:
+            handle.write(str(time.time_ns()))
+        os.replace(temporary, path)
+    except OSError:  # a read-only instance folder: other processes see the change when pages expire
+        pass
+
+
+def _local_version() -> tuple[int, tuple[int, int]]:
+    return (_local["version"], _shared_stamp())
 
 
 def _watched():
@@ -39,7 +77,7 @@ def _watched():
 def current_version() -> int:
     redis = redis_client()
     if redis is None:
-        return _local["version"]
+        return hash(_local_version())
     return int(redis.get(VERSION_KEY) or 0)
 
 
@@ -49,6 +87,7 @@ def bump_version() -> None:
         with _local_lock:
             _local["version"] += 1
             _local["pages"].clear()
+        _touch_shared_stamp()
     else:
         redis.incr(VERSION_KEY)
 
@@ -58,11 +97,12 @@ def cached_page(key: str, build: Callable[[], Any]) -> Any:
     redis = redis_client()
     page_key = f"micromall:catalog:page:{key}"
     if redis is None:
+        version = _local_version()
         with _local_lock:
             hit = _local["pages"].get(page_key)
-        if hit and hit[0] == _local["version"] and hit[1] > time.monotonic():
+        if hit and hit[0] == version and hit[1] > time.monotonic():
             return hit[2]
-        version, value = _local["version"], build()
+        value = build()
         with _local_lock:
             _local["pages"][page_key] = (version, time.monotonic() + PAGE_TTL_S, value)
         return value
@@ -72,14 +112,14 @@ def cached_page(key: str, build: Callable[[], Any]) -> Any:
         # Degraded, not down: without Redis the page is built from the database for every request.
         log.warning("catalog cache unavailable (%s): page built from the database", type(exc).__name__)
         return build()
-    version = int(version_raw or 0)
+    shared_version = int(version_raw or 0)
     if page_raw:
         stored = json.loads(page_raw)
-        if stored["version"] == version:
+        if stored["version"] == shared_version:
             return stored["value"]
     value = build()
     try:
-        redis.set(page_key, json.dumps({"version": version, "value": value}, ensure_ascii=False), ex=PAGE_TTL_S)
+        redis.set(page_key, json.dumps({"version": shared_version, "value": value}, ensure_ascii=False), ex=PAGE_TTL_S)
     except RedisError as exc:
         log.warning("catalog cache unavailable (%s): page not stored", type(exc).__name__)
     return value

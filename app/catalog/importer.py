@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.catalog.stock import set_quantity
 from app.extensions import db
 from app.models import Category, Product, Sku, Store
+from app.models.types import MAX_INT
 
 REQUIRED = ("category", "title", "spec", "price_fen")
 
@@ -34,6 +35,22 @@ class Row:
     price_fen: int
     store_id: int | None
     stock: int | None
+
+
+# What a CSV from a shop arrives in: UTF-8 (with or without the BOM Excel's "CSV UTF-8" writes), or GBK, which
+# Excel and WPS on a Chinese Windows save by default (GB18030 is GBK's superset, so it reads both).
+ENCODINGS = (("utf-8-sig", "UTF-8"), ("gb18030", "GBK"))
+
+
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """The file's text and the name of the encoding it was in; ImportFailed when it is in neither."""
+    for codec, name in ENCODINGS:
+        try:
+            return data.decode(codec), name
+        except UnicodeDecodeError:
+            continue
+    raise ImportFailed(["the file is neither UTF-8 nor GBK text: save it from Excel as \"CSV UTF-8\" and import it "
+                        "again"])
 
 
 def parse_rows(handle: TextIO) -> list[Row]:
@@ -78,9 +95,12 @@ def _int(value: str | None, name: str) -> int | None:
     if value is None or value.strip() == "":
         return None
     try:
-        return int(value.strip())
+        number = int(value.strip())
     except ValueError:
         raise ValueError(f"{name} {value!r} is not a whole number") from None
+    if abs(number) > MAX_INT:
+        raise ValueError(f"{name} {value.strip()} is out of range: at most {MAX_INT}")
+    return number
 
 
 def apply_rows(rows: Iterable[Row], progress: Callable[[Row], None] = lambda row: None) -> int:

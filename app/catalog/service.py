@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,8 +27,9 @@ class ProductView:
 
 def category_tree() -> list[dict]:
     categories = db.session.scalars(select(Category).order_by(Category.sort_order, Category.id)).all()
-    nodes = {c.id: {"id": c.id, "name": c.name, "parent_id": c.parent_id, "children": []} for c in categories}
-    roots = []
+    nodes: dict[int, dict[str, Any]] = {
+        c.id: {"id": c.id, "name": c.name, "parent_id": c.parent_id, "children": []} for c in categories}
+    roots: list[dict[str, Any]] = []
     for c in categories:
         (nodes[c.parent_id]["children"] if c.parent_id in nodes else roots).append(nodes[c.id])
     return roots
@@ -114,7 +116,8 @@ def _with_skus(products: list[Product], store_id: int | None) -> list[ProductVie
         return []
     where = [Sku.product_id.in_([p.id for p in products]), Sku.active.is_(True)]
     if store_id is None:
-        rows = [(sku, None) for sku in db.session.scalars(select(Sku).where(*where).order_by(Sku.id))]
+        rows: Sequence[tuple[Sku, int | None]] = [
+            (sku, None) for sku in db.session.scalars(select(Sku).where(*where).order_by(Sku.id))]
     else:
         rows = db.session.execute(
             select(Sku, StoreStock.quantity)

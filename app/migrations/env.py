@@ -6,8 +6,11 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-# Keep the app's own loggers alive when migrations run inside `micromall serve`.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Alembic's logging config replaces the root logger's handlers and level: inside `micromall serve` (or any process
+# whose logging the app already set up, app/logs.py) that would silence the JSON request log. Apply it only to a
+# process with no logging of its own.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

@@ -8,6 +8,11 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 
 
+# The largest value of an INTEGER column on MySQL/MariaDB (signed INT): ids, fen, quantities. A number past it is
+# refused where it comes in (CLI, CSV, URL) instead of failing in the database.
+MAX_INT = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

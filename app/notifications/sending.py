@@ -23,6 +23,7 @@ from app.models import Customer, NotificationLog, NotificationStatus, Order, utc
 from app.notifications import grants
 from app.notifications.content import fill_template, notification_values, order_page
 from app.wechat.port import NoGrant, WeChatRefused, WeChatUnavailable
+from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
 KINDS = ("paid", "ready", "picked_up", "refunded")
@@ -69,7 +70,7 @@ def send_order_notification(order_id: int, kind: str) -> dict[str, str]:
         jump = {"appid": config["MINIPROGRAM_APPID"], "pagepath": page}
         sends.append(("template", follower_openid, lambda: wechat.api("official_account").send_template_message(
             follower_openid, oa.template_id, oa_data, miniprogram=jump), None, oa.template_id))
-    db.session.commit()  # nothing of ours is held open while WeChat is called
+    commit_before_calling_wechat()
     results = {channel: _send_once(order_id, kind, channel, recipient, send, grant, template_id)
                for channel, recipient, send, grant, template_id in sends}
     if S.FAILED in results.values():

@@ -13,6 +13,7 @@ from app.models import Order, OrderStatus, Payment, utcnow
 from app.payments.closing import close_allowed
 from app.payments.gateway import GatewayError, gateway
 from app.payments.service import apply_paid_transaction, check_transaction
+from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -28,7 +29,7 @@ def reconcile_order(order_id: int) -> str:
     if order is None or payment is None or payment.transaction_id or order.status not in (
             S.PENDING_PAYMENT.value, S.CANCELLED.value):
         return "nothing_to_do"
-    db.session.commit()  # no transaction stays open across the call to WeChat
+    commit_before_calling_wechat()
     try:
         transaction = gateway().query(order.order_no)
     except GatewayError as exc:

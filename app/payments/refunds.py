@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Order, OrderStatus, Refund
 from app.orders.state import transition
 from app.payments.gateway import GatewayError, RefundState, gateway
+from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -46,7 +47,7 @@ def request_refund(refund_id: int) -> str:
     if refund is None or refund.status not in ("requested", "processing"):
         return "nothing_to_do"
     order = db.session.get(Order, refund.order_id)
-    db.session.commit()  # no transaction stays open across the call to WeChat
+    commit_before_calling_wechat()
     try:
         state = gateway().refund(out_trade_no=order.order_no, out_refund_no=refund.out_refund_no,
                                  refund_fen=refund.amount_fen, total_fen=order.total_fen, reason=_reason_text(refund))

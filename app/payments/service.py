@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Customer, Order, OrderStatus, Payment, utcnow
 from app.orders.state import transition
 from app.payments.gateway import GatewayError, Transaction, gateway
+from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -37,7 +38,7 @@ def start_payment(order: Order, customer: Customer) -> dict[str, Any]:
     payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
     if payment and payment.prepay_id and payment.prepay_expires_at and payment.prepay_expires_at > now:
         return gateway().payment_params(payment.prepay_id)
-    db.session.commit()  # no transaction stays open across the call to WeChat
+    commit_before_calling_wechat()
     try:
         prepay_id = gateway().prepay(out_trade_no=order.order_no, description=_description(order),
                                      total_fen=order.total_fen, payer_openid=customer.openid,

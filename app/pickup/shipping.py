@@ -26,6 +26,7 @@ from app import jobs, wechat
 from app.extensions import db
 from app.models import Order, Payment, ShippingReport, utcnow
 from app.wechat.port import WeChatError, WeChatRefused
+from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
 RETRIES_S = (30, 120, 600, 1800, 3600)
@@ -122,7 +123,7 @@ def report_pickup(order_id: int) -> str:
         return "no_payment"
     payload = shipping_payload(order, payment, utcnow())
     attempts = db.session.get(ShippingReport, order_id).attempts
-    db.session.commit()  # no transaction stays open while WeChat is called
+    commit_before_calling_wechat()
     api = wechat.api("miniprogram")
     try:
         if attempts > 1:  # an earlier attempt may have reached WeChat: look before spending the re-upload

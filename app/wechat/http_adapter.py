@@ -64,7 +64,7 @@ class HttpWeChatApi:
 
     def _fetch_stable_token(self, force: bool) -> tuple[str, int]:
         what = "cgi-bin/stable_token"
-        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self._secret}
+        body: dict[str, Any] = {"grant_type": "client_credential", "appid": self.appid, "secret": self._secret}
         if force:
             body["force_refresh"] = True
         result = self._json(self._send("POST", f"{self.base_url}/cgi-bin/stable_token", what, json=body), what)

@@ -12,9 +12,10 @@ from app.models import OutboxJob
 from app.orders.jobs import expire_due_orders
 from app.schedule import PERIODIC
 
-PERIODIC_TARGETS = [jobs.target_of(func) for func, _ in PERIODIC]
 from tests import factories
 from tests.conftest import mariadb_only, sqlite_only
+
+PERIODIC_TARGETS = [jobs.target_of(func) for func, _ in PERIODIC]
 
 
 def place_expired_order(client, quantity=3):

@@ -112,7 +112,7 @@ class Cluster:
 
     def stop_all(self) -> None:
         self._stop_supervisor.set()
-        for name, proc in reversed(list(self.procs.items())):
+        for proc in reversed(list(self.procs.values())):
             if proc.poll() is None:
                 try:
                     proc.send_signal(signal.SIGCONT)  # a frozen process cannot act on SIGTERM
@@ -155,7 +155,7 @@ class Cluster:
     # --- the application ------------------------------------------------------------------------------------
     def start_sandbox(self) -> None:
         # The sandbox as its own server, with WeChat Pay's notification retries on a short clock.
-        code = ("import sys; from app import create_app; from app.sandbox_mount import sandbox_settings; "
+        code = ("import sys; from app import create_app; from micromall_dev.sandbox_mount import sandbox_settings; "
                 "from wechat_sandbox.__main__ import run; app = create_app(); "
                 "run(sandbox_settings(app.config, notify_schedule_s=(0.5, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5)),"
                 f" '127.0.0.1', {self.sandbox_port})")

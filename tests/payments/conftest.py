@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from flask import Flask, request
 
-from app.wechat.dev_keys import DevPayKeys, ensure_dev_keys
+from micromall_dev.dev_keys import DevPayKeys, ensure_dev_keys
 from payments.wechatpay_v3 import (
     WeChatPayClient,
     WeChatPayError,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.wechat import dev_keys as dev_keys_module
-from app.wechat.dev_keys import ensure_dev_keys
+from micromall_dev import dev_keys as dev_keys_module
+from micromall_dev.dev_keys import ensure_dev_keys
 from payments.wechatpay_v3 import load_private_key, load_public_key
 
 
@@ -39,7 +39,7 @@ def test_first_call_creates_keys_later_calls_read_them(tmp_path):
 
 def test_concurrent_first_calls_agree(tmp_path):
     script = (
-        "import sys; from app.wechat.dev_keys import ensure_dev_keys; "
+        "import sys; from micromall_dev.dev_keys import ensure_dev_keys; "
         "print(ensure_dev_keys(sys.argv[1]).apiv3_key)"
     )
     root = Path(__file__).resolve().parents[2]

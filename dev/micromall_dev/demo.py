@@ -198,14 +198,23 @@ def run_journey(app, base: str) -> None:
 @click.option("--instance", type=click.Path(file_okay=False), help="Instance folder (default: a temporary one).")
 def demo(instance: str | None) -> None:
     """The whole journey against the sandbox, step by step; exits non-zero if any step fails."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    # A throw-away folder holds generated private keys: it goes when the demo ends, however it ends.
+    scratch = None if instance else tempfile.TemporaryDirectory(prefix="micromall-demo-")
+    try:
+        _run_demo(instance or scratch.name, port, base)  # type: ignore[union-attr]
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+
+
+def _run_demo(folder: str, port: int, base: str) -> None:
     from flask_migrate import upgrade
 
     from app import create_app
     from app.seed import seed_demo
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    folder = instance or tempfile.mkdtemp(prefix="micromall-demo-")
     os.environ["MICROMALL_INSTANCE_PATH"] = folder
     app = create_app({"MICROMALL_ENV": "development", "PUBLIC_BASE_URL": base, "JOBS_EAGER": True,
                       "DATABASE_URL": f"sqlite:///{os.path.join(folder, 'demo.sqlite3')}", "REDIS_URL": None})
@@ -227,4 +236,6 @@ def demo(instance: str | None) -> None:
             raise SystemExit(1) from None
         finally:
             server.stop()
+            db.session.remove()
+            db.engine.dispose()
     click.echo("\nThe journey is complete.")
