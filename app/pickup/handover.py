@@ -47,8 +47,7 @@ class _Failed(Exception):
 
 
 def lookup(seat: StaffSeat, code: str | None, qr_token: str | None, client_addr: str | None = None) -> Pickup:
-    """The preview: the pickup of this store that the code or token names, whatever its state. A lookup does not
-    spend a QR token (the staff app looks up, then redeems with the same scan)."""
+    """The preview: the pickup of this store that the code or token names, whatever its state."""
     return _attempt(seat, "lookup", code, qr_token, lambda pickup: pickup, client_addr)
 
 
@@ -164,9 +163,7 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
         claimed = db.session.execute(
             update(PickupCode).where(PickupCode.id == code_id, PickupCode.redeemed_at.is_(None),
                                      PickupCode.revoked_at.is_(None), PickupCode.expires_at > now)
-            # The QR token is spent with the handover: it worked once.
-            .values(redeemed_at=now, redeemed_by_seat_id=seat_id, qr_token_hash=None, qr_expires_at=None)
-            .execution_options(synchronize_session=False))
+            .values(redeemed_at=now, redeemed_by_seat_id=seat_id).execution_options(synchronize_session=False))
         if claimed.rowcount != 1:
             db.session.rollback()
             continue

@@ -3,7 +3,8 @@
 A token is an opaque random reference (`secrets`, 192 bits), not a signed copy of the pickup code: a photo of the QR
 yields nothing but the token (issue 11 finding 5). Only its SHA-256 is stored, on the pickup code's row, with an
 expiry a couple of minutes out; issuing a new one replaces the old, so only the latest token of an order works, and
-the handover it is redeemed with spends it. The customer's app simply asks for a fresh one when it runs out.
+it hands the order over once: scanned again after the handover it answers 409 `already_redeemed` (when, by whom),
+like the code, and it dies with its expiry. The customer's app simply asks for a fresh one when it runs out.
 Finding a token proves nothing more than that we issued it; whether the pickup is still good is then checked like a
 typed code.
 """

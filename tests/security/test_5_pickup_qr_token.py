@@ -44,7 +44,7 @@ def test_the_qr_token_works_once_and_only_the_latest_one_works(client, app_ctx, 
     assert client.post(LOOKUP, headers=staff.headers, json={"qr_token": token}).status_code == 200  # preview
     assert client.post(REDEEM, headers=staff.headers, json={"qr_token": token}).status_code == 200
     again = client.post(REDEEM, headers=staff.headers, json={"qr_token": token})
-    assert again.status_code == 400 and again.get_json()["error"]["code"] == "qr_token_invalid"
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_redeemed"
 
 
 def test_another_stores_code_is_answered_exactly_like_an_unknown_one(client, app_ctx, shop, paid_order,
