@@ -20,8 +20,7 @@ RETRIES_S = (10, 60, 300)
 
 
 def fetch_unionid(openid: str, timeout: tuple[float, float] | None = None) -> str | None:
-    api = wechat.api("official_account")
-    info = api.user_info(openid, timeout=timeout) if timeout else api.user_info(openid)  # type: ignore[call-arg]
+    info = wechat.api("official_account").user_info(openid, timeout=timeout)
     # WeChat says nothing more (no unionid) about someone who does not follow the account.
     return info.get("unionid") if info.get("subscribe") else None
 

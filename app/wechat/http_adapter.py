@@ -7,6 +7,7 @@ a replacement once and retries once; anything else becomes a port exception.
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -177,8 +178,6 @@ class HttpWeChatApi:
 
 
 def _json_bytes(body: Any) -> bytes:
-    import json
-
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 

@@ -114,7 +114,8 @@ class WeChatApi(Protocol):
         """wxa/sec/order/get_order: the payment's shipping state (`order_state` 1 waiting … 5 refunded)."""
 
     # -- official account
-    def user_info(self, openid: str) -> dict[str, Any]: ...
+    def user_info(self, openid: str, timeout: tuple[float, float] | None = None) -> dict[str, Any]:
+        """cgi-bin/user/info; `unionid` only when the apps share an Open Platform account."""
 
     def send_template_message(self, openid: str, template_id: str, data: dict[str, str],
                               miniprogram: dict[str, str] | None = None) -> str: ...

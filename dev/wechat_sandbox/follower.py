@@ -251,6 +251,11 @@ class FollowerSimulator:
     def click(self, openid: str, key: str, **options: Any) -> CallbackResult:
         return self._send(openid, "event", [("Event", "CLICK"), ("EventKey", key)], options)
 
+    def event(self, openid: str, event: str, fields: list[tuple[str, Any]] | None = None,
+              **options: Any) -> CallbackResult:
+        """Any other event WeChat pushes, e.g. subscribe_msg_popup_event or the platform's test pushes."""
+        return self._send(openid, "event", [("Event", event), *(fields or [])], options)
+
     def location_event(self, openid: str, lat: float, lng: float, precision: float = 30.0,
                        **options: Any) -> CallbackResult:
         fields = [("Event", "LOCATION"), ("Latitude", lat), ("Longitude", lng), ("Precision", precision)]

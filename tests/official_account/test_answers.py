@@ -124,3 +124,15 @@ def test_store_qrcode_saves_the_jpeg_of_a_permanent_store_scene(app_ctx, wx, tmp
     assert len(wx.records("cgi-bin/showqrcode")) == 1  # the ticket (base64 with + / =) arrived intact
     missing = app_ctx.test_cli_runner().invoke(args=["oa", "store-qrcode", "999999", "--out", str(out)])
     assert missing.exit_code != 0
+
+
+@pytest.mark.parametrize("event, fields", [
+    ("subscribe_msg_popup_event", [("SubscribeMsgPopupEvent", "<List><TemplateId>t</TemplateId>"
+                                                             "<SubscribeStatusString>accept</SubscribeStatusString>"
+                                                             "</List>")]),
+    ("weapp_audit_success", []),  # a kind of event that wechatpy does not know
+    ("TEMPLATESENDJOBFINISH", [("Status", "success")]),
+])
+def test_unknown_and_unanswered_events_get_success_and_no_text(follower, app_ctx, event, fields):
+    result = follower.event("o-events", event, fields)
+    assert (result.status, result.body) == (200, b"success")
