@@ -102,6 +102,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_REQUEST_BYTES", "largest request body accepted (413 above)", _int, 64 * 1024),
     Setting("STORE_TIMEZONE", "the stores' local time zone, for opening hours", str, "Asia/Shanghai"),
     Setting("JOBS_EAGER", "without Redis: run jobs right after the commit instead of on a thread", _bool, False),
+    # Issue 18: alliance and merchant-funded coupons only from stores that keep their promises and please customers.
+    Setting("SUBSIDY_MIN_ON_TIME_PCT", "a store issues subsidised coupons only at this trailing 30-day on-time "
+            "rate (0-100) or above", _int, 90),
+    Setting("SUBSIDY_MIN_RATING", "… and at this trailing 30-day average rating (1-5) or above", float, 4.0),
+    Setting("SUBSIDY_MIN_SAMPLE", "fewer judged orders (or ratings) than this in 30 days: that figure is not held "
+            "against the store", _int, 5),
 )
 
 

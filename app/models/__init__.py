@@ -17,3 +17,9 @@ __all__ = [
 ]
 __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "StaffInvite", "StaffSeat",
             "StaffSession"]
+from app.models.coupons import (  # noqa: E402 (issue 18)
+    COUPON_KINDS, Alliance, AllianceMember, Coupon, CouponDefinition, CouponDefinitionStore)
+from app.models.promises import OrderRating, StorePromise  # noqa: E402
+
+__all__ += ["Alliance", "AllianceMember", "COUPON_KINDS", "Coupon", "CouponDefinition", "CouponDefinitionStore",
+            "OrderRating", "StorePromise"]

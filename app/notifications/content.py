@@ -48,6 +48,6 @@ def notification_data(order: Order, kind: str) -> dict[str, dict[str, str]]:
         "character_string1": {"value": order.order_no},
         "thing2": {"value": _thing(order.store.name)},
         "phrase3": {"value": phrase},
-        "amount4": {"value": yuan(order.total_fen)},
+        "amount4": {"value": yuan(order.payable_fen)},  # what was paid, after a coupon
         "thing5": {"value": _thing(note)},
     }
