@@ -41,6 +41,10 @@ def register_commands(app: Flask) -> None:
     from app.cli_staff import staff_cli
 
     app.cli.add_command(staff_cli)
+    from app.cli_promises import COMMANDS as promise_commands  # issue 18: promises, coupons, alliances
+
+    for group in promise_commands:
+        app.cli.add_command(group)
 
 
 def prepare_database() -> None:

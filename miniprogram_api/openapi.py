@@ -40,7 +40,8 @@ OPERATIONS: list[tuple[str, str, str, str, dict[str, str], dict[str, tuple[str, 
      {"sku_id": "integer", "store_id": "integer"}, {}, 200),
     ("post", "/api/v1/orders", "Place an order (Idempotency-Key honoured); 409 insufficient_stock", CUSTOMER,
      {"Idempotency-Key": "header"},
-     {"store_id": ("integer", True), "items": ("array", True), "remark": ("string", False)}, 201),
+     {"store_id": ("integer", True), "items": ("array", True), "remark": ("string", False),
+      "coupon_id": ("integer", False), "pickup_at": ("string", False)}, 201),
     ("get", "/api/v1/orders", "The customer's own orders", CUSTOMER,
      {"status": "string", "page": "integer", "per_page": "integer"}, {}, 200),
     ("get", "/api/v1/orders/{order_no}", "One of the customer's orders", CUSTOMER, {"order_no": "string"}, {}, 200),
@@ -83,6 +84,24 @@ OPERATIONS += [
      {"status": "string", "page": "integer", "per_page": "integer"}, {}, 200),
     ("get", "/api/v1/staff/redemptions", "The store's redemption log (a clerk sees their own attempts)", STAFF,
      {"page": "integer", "per_page": "integer"}, {}, 200),
+]
+
+# Promises, ratings, coupons and alliances (issue 18). Orders carry total_fen, discount_fen, payable_fen (what
+# WeChat Pay is asked for), coupon_id, pickup_at, promised_ready_at and late; GET /stores/{id} carries `service`.
+OPERATIONS += [
+    ("get", "/api/v1/me/coupons", "The customer's coupons with their state (available, locked, used, expired)",
+     CUSTOMER, {"state": "string", "page": "integer", "per_page": "integer"}, {}, 200),
+    ("post", "/api/v1/me/coupons", "Claim a merchant coupon; 409 coupon_limit_reached, coupon_budget_exhausted, "
+     "subsidy_paused", CUSTOMER, {}, {"definition_id": ("integer", True)}, 201),
+    ("get", "/api/v1/stores/{store_id}/coupons", "Merchant coupons a customer may claim for this store", PUBLIC,
+     {"store_id": "integer"}, {}, 200),
+    ("post", "/api/v1/orders/{order_no}/rating", "Rate a picked-up order once, within 7 days; 409 "
+     "order_not_rateable, rating_window_closed, already_rated", CUSTOMER, {"order_no": "string"},
+     {"stars": ("integer", True), "tags": ("array", False), "comment": ("string", False)}, 201),
+    ("get", "/api/v1/staff/ratings", "Manager: the store's ratings, newest first (flagged=1: the low ones)", STAFF,
+     {"flagged": "string", "page": "integer", "per_page": "integer"}, {}, 200),
+    ("get", "/api/v1/staff/store/service", "The store's 30-day rating and on-time rate, the merchant's thresholds, "
+     "and why subsidised coupons are paused if they are", STAFF, {}, {}, 200),
 ]
 
 ERROR_SCHEMA = {
@@ -138,10 +157,18 @@ EXTENSIONS: dict[str, Any] = {
         "invite_not_found": "404", "invite_used": "409", "invite_expired": "409",
         "staff_already_bound": "409: this WeChat user already holds an active seat",
         "seat_disabled": "403: the staff seat was disabled",
+        "coupon_unavailable": "409: details.reason is not_found, other_store, expired, locked, used or "
+                              "below_minimum_spend",
+        "coupon_limit_reached": "409", "coupon_budget_exhausted": "409",
+        "subsidy_paused": "409: the store's 30-day service is below the merchant's thresholds (details.reasons)",
+        "order_not_rateable": "409: not picked up", "rating_window_closed": "409: more than 7 days after pickup",
+        "already_rated": "409",
     },
     "headers": {"Idempotent-Replayed": "true on a POST /orders answered from an earlier Idempotency-Key",
                 "X-Request-Id": "echoed or generated; carried into the jobs the request enqueued"},
-    "routes": ["POST /api/v1/staff/invites (a manager invites staff of their store)"],
+    "routes": ["POST /api/v1/staff/invites (a manager invites staff of their store)",
+               "POST /api/v1/me/coupons, GET /api/v1/stores/{id}/coupons, GET /api/v1/staff/ratings, "
+               "GET /api/v1/staff/store/service (issue 18)"],
 }
 
 

@@ -116,3 +116,35 @@ def compensation_definition(store_id: int, amount_fen: int) -> CouponDefinition:
         definition = define("compensation", "迟到补偿券", amount_fen, 14, [store_id], per_customer_limit=None,
                             funded_by_store_id=store_id)
     return definition
+
+
+class SubsidyPaused(Conflict):
+    code = "subsidy_paused"
+
+
+def claim(customer_id: int, definition_id: int) -> Coupon:
+    """A customer claims a merchant-funded coupon. Only while its funding store (or, for the merchant's own coupons,
+    one of the stores where it is valid) meets the service thresholds; 409 subsidy_paused says why otherwise."""
+    from app.promises.figures import figures
+
+    definition = claimable(definition_id)
+    store_ids = ([definition.funded_by_store_id] if definition.funded_by_store_id is not None
+                 else [s.id for s in definition.stores])
+    judged = [figures(store_id) for store_id in store_ids]
+    if not any(f.subsidy_allowed for f in judged):
+        raise SubsidyPaused("This coupon is paused: the store's recent service is below the merchant's bar.",
+                            {"definition_id": definition_id,
+                             "reasons": {str(f.store_id): f.reasons for f in judged}})
+    return issue(definition, customer_id)
+
+
+def offers_at(store_id: int) -> list[CouponDefinition]:
+    """Merchant-funded coupons valid at a store that a customer may claim now (active, budget left)."""
+    table = CouponDefinition.__table__.c
+    return list(db.session.scalars(
+        select(CouponDefinition).join(CouponDefinitionStore, CouponDefinitionStore.definition_id == CouponDefinition.id)
+        .where(CouponDefinitionStore.store_id == store_id, CouponDefinition.kind == "merchant",
+               CouponDefinition.active.is_(True),
+               (table.budget_count.is_(None)) | (table.issued_count < table.budget_count),
+               (table.budget_fen.is_(None)) | (table.issued_fen + table.amount_fen <= table.budget_fen))
+        .order_by(CouponDefinition.id)))

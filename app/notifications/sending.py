@@ -23,7 +23,7 @@ from app.models import Customer, NotificationLog, NotificationStatus, Order, utc
 from app.notifications.content import notification_data, order_page
 
 log = logging.getLogger(__name__)
-KINDS = ("paid", "ready", "picked_up", "refunded")
+KINDS = ("paid", "ready", "picked_up", "refunded", "late")
 RETRIES_S = (10, 60, 300)
 TRANSIENT_ERRCODES = frozenset({-1, 45009, 45011})
 NO_SUBSCRIPTION = 43101

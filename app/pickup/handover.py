@@ -16,6 +16,7 @@ from typing import Callable
 
 from sqlalchemy import select, update
 
+from app import jobs
 from app.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, invalid_field
 from app.extensions import db
 from app.models import Order, OrderStatus, PickupAttempt, PickupCode, ShippingReport, StaffSeat, utcnow
@@ -165,6 +166,7 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
         db.session.add(ShippingReport(order_id=order_id, created_at=now))
         enqueue_order_notification(order, "picked_up")
         enqueue_report(order_id)
+        jobs.enqueue("app.coupons.alliances:reward_pickup", order_id)  # issue 18: a coupon from an ally store
         db.session.flush()
         db.session.refresh(code)
         return Pickup(code, order)
