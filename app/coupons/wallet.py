@@ -50,15 +50,17 @@ def discount_for(customer: Customer, coupon_id: int, store_id: int, total_fen: i
     return min(coupon.amount_fen, total_fen - 1)
 
 
-def lock_for_order(order: Order, now: datetime | None = None) -> None:
-    """Lock order.coupon_id for this unpaid order; 409 coupon_unavailable if another order took it first. The
-    caller rolls back on the error (the order written before is undone with it)."""
+def lock_for_order(coupon_id: int, now: datetime | None = None) -> None:
+    """Lock the coupon for the unpaid order about to be written (orders.coupon_id names it); 409 coupon_unavailable
+    if another order took it first. Called before the order row is inserted: the insert's foreign-key check takes a
+    shared lock on the coupon row, and two orders each holding that while asking for this exclusive one would
+    deadlock on MariaDB. The caller rolls back on the error."""
     taken = db.session.execute(
-        update(Coupon).where(Coupon.id == order.coupon_id, Coupon.status == "available",
+        update(Coupon).where(Coupon.id == coupon_id, Coupon.status == "available",
                              Coupon.expires_at > (now or utcnow()))
         .values(status="locked").execution_options(synchronize_session=False))
     if taken.rowcount != 1:
-        raise CouponUnavailable(order.coupon_id, "locked", "This coupon was just used by another order.")
+        raise CouponUnavailable(coupon_id, "locked", "This coupon was just used by another order.")
 
 
 def use_for_order(order: Order, now: datetime | None = None) -> None:

@@ -70,6 +70,8 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         updated_at=now, expires_at=now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_S"]),
         items=items,
     )
+    if coupon_id:
+        lock_for_order(coupon_id, now)  # of two orders racing for one coupon, one passes; the other rolls back
     db.session.add(order)
     try:
         db.session.flush()
@@ -81,8 +83,6 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
             raise
         return Placement(earlier, created=False)
     record_creation(order, f"customer:{customer.id}")
-    if coupon_id:
-        lock_for_order(order, now)  # of two orders racing for one coupon, one passes; the other's request rolls back
     clear_lines(customer, store_id, list(lines))
     # Last, so the stock rows (the hot ones in a rush) stay locked only from here to the caller's commit; a short
     # line raises and the caller's rollback undoes the order written above: all or nothing.
