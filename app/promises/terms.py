@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
@@ -99,7 +99,7 @@ def check_pickup_at(store: Store, pickup_at: datetime, now: datetime | None = No
         raise invalid_field("pickup_at", f"must be within {int(MAX_PICKUP_AHEAD.total_seconds() // 3600)} hours")
     if not is_open(store.hours, local_now(current_app.config["STORE_TIMEZONE"], pickup_at)):
         raise invalid_field("pickup_at", "is outside the store's opening hours")
-    return max(pickup_at, now)
+    return max(pickup_at, now).astimezone(timezone.utc)  # kept and shown in UTC like every stored time
 
 
 def promise(order: Order, paid_at: datetime) -> None:
