@@ -39,6 +39,7 @@ def figures(store_id: int, now: datetime | None = None) -> ServiceFigures:
         select(func.count(Order.id), func.coalesce(func.sum(case((Order.promise_outcome == "late", 1), else_=0)), 0))
         .where(Order.store_id == store_id, Order.promise_outcome.is_not(None), Order.promised_ready_at >= since)
     ).one()
+    judged, late, ratings = int(judged), int(late), int(ratings)  # MariaDB's SUM is a DECIMAL
     rating = round(float(stars), 2) if ratings else None
     on_time = round((judged - late) / judged, 4) if judged else None
     config = current_app.config
@@ -50,7 +51,7 @@ def figures(store_id: int, now: datetime | None = None) -> ServiceFigures:
     if ratings >= minimum and rating is not None and rating < config["SUBSIDY_MIN_RATING"]:
         reasons.append(f"average rating {rating:.2f} over the last 30 days is below the "
                        f"{config['SUBSIDY_MIN_RATING']:.1f} needed")
-    return ServiceFigures(store_id, rating, int(ratings), on_time, int(judged), int(late), not reasons, reasons)
+    return ServiceFigures(store_id, rating, ratings, on_time, judged, late, not reasons, reasons)
 
 
 def subsidy_thresholds() -> dict:
