@@ -28,6 +28,12 @@ class OrderStatus(str, enum.Enum):
         return self.value
 
 
+def _payable_by_default(context) -> int:
+    """An order written without payable_fen (no coupon) pays its total."""
+    values = context.get_current_parameters()
+    return values["total_fen"] - (values.get("discount_fen") or 0)
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
@@ -49,7 +55,7 @@ class Order(db.Model):
     # What the coupon takes off and what WeChat Pay is asked for (total_fen - discount_fen, at least 1 fen): the
     # prepay, the notification check, refunds and reconciliation all use payable_fen.
     discount_fen: Mapped[int] = mapped_column(Integer, default=0)
-    payable_fen: Mapped[int] = mapped_column(Integer)
+    payable_fen: Mapped[int] = mapped_column(Integer, default=_payable_by_default)
     coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"), index=True)
     pickup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the customer's chosen time, if any
     promised_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set when paid

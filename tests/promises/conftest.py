@@ -13,7 +13,7 @@ from app.models import Customer, Order, utcnow
 from app.payments.gateway import Transaction
 from app.payments.service import apply_paid_transaction, check_transaction
 from tests import factories
-from tests.pickup.conftest import run_jobs, staff_member  # noqa: F401 (fixtures shared with pickup tests)
+from tests.pickup.conftest import staff_member  # noqa: F401 (a fixture shared with the pickup tests)
 
 
 @dataclass
