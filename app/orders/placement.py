@@ -41,7 +41,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
                 pickup_at: datetime | None = None) -> Placement:
     """`lines` maps sku_id -> quantity (already merged and range-checked by the adapter); `coupon_id` and
     `pickup_at` are optional (issue 18: coupons and promises)."""
-    from app.coupons.wallet import discount_for, lock_for_order
+    from app.coupons.wallet import CouponUnavailable, discount_for, lock_for_order
     from app.promises.terms import check_pickup_at
 
     fingerprint = request_fingerprint(store_id, lines, remark, coupon_id, pickup_at)
@@ -71,7 +71,15 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         items=items,
     )
     if coupon_id:
-        lock_for_order(coupon_id, now)  # of two orders racing for one coupon, one passes; the other rolls back
+        try:  # of two orders racing for one coupon, one passes; the other rolls back
+            lock_for_order(coupon_id, now)
+        except CouponUnavailable:
+            # A double tap with the same Idempotency-Key: the first request holds the coupon; answer with its order.
+            db.session.rollback()
+            earlier = _earlier_order(customer.id, idempotency_key, fingerprint) if idempotency_key else None
+            if earlier is None:
+                raise
+            return Placement(earlier, created=False)
     db.session.add(order)
     try:
         db.session.flush()

@@ -162,3 +162,13 @@ def test_subsidy_paused_below_the_thresholds(client, shop, app):
     assert error["code"] == "subsidy_paused" and "rating" in error["details"]["reasons"][str(shop.store_id)][0]
 
 
+
+
+@mariadb_only
+def test_a_double_tap_with_a_coupon_makes_one_order(app, client, shop):
+    headers = {**factories.login(client, "alice"), "Idempotency-Key": "double-tap-coupon"}
+    coupon_id = give_coupon("alice", [shop.store_id])
+    body = {"store_id": shop.store_id, "items": [{"sku_id": shop.sku_id, "quantity": 1}], "coupon_id": coupon_id}
+    responses = run_together([lambda: app.test_client().post("/api/v1/orders", headers=headers, json=body)] * 4)
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.get_json()["order_no"] for r in responses}) == 1
