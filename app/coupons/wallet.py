@@ -32,7 +32,8 @@ def state_of(coupon: Coupon, now: datetime | None = None) -> str:
 def discount_for(customer: Customer, coupon_id: int, store_id: int, total_fen: int,
                  now: datetime | None = None) -> int:
     """What the coupon takes off an order of `total_fen` at `store_id`, or 409 coupon_unavailable saying why. At
-    least 1 fen stays payable: WeChat Pay takes no order of 0."""
+    least 1 fen stays payable: WeChat Pay's amount.total is a positive integer of fen (JSAPI/mini-program prepay,
+    pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_5_1.shtml; the sandbox refuses 0 the same way)."""
     now = now or utcnow()
     coupon = db.session.get(Coupon, coupon_id)
     if coupon is None or coupon.customer_id != customer.id:
