@@ -65,6 +65,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(refunds_cli)
     app.cli.add_command(db_cli)  # replaces Flask-Migrate's whole `db` group
     _register_dev_commands(app)
+    from app.cli_promises import COMMANDS as promise_commands  # issue 18: promises, coupons, alliances
+
+    for group in promise_commands:
+        app.cli.add_command(group)
 
 
 @click.group("db")

@@ -108,6 +108,12 @@ SETTINGS: tuple[Setting, ...] = (
             "again", _int, 40),
     Setting("PERIODIC_INTERVAL_PERCENT", "periodic jobs run every (their interval x this / 100); 100 in "
             "production, lower in fault tests", _int, 100),
+    # Issue 18: alliance and merchant-funded coupons only from stores that keep their promises and please customers.
+    Setting("SUBSIDY_MIN_ON_TIME_PCT", "a store issues subsidised coupons only at this trailing 30-day on-time "
+            "rate (0-100) or above", _int, 90),
+    Setting("SUBSIDY_MIN_RATING", "… and at this trailing 30-day average rating (1-5) or above", float, 4.0),
+    Setting("SUBSIDY_MIN_SAMPLE", "fewer judged orders (or ratings) than this in 30 days: that figure is not held "
+            "against the store", _int, 5),
 )
 
 

@@ -24,20 +24,29 @@ def _rows(app, sql: str, **params):
 
 
 def hot_sku(app, store_id: int, sku_id: int, result: Result) -> Gate:
-    """S2: sold == 500, stock never below 0, every order consistent."""
+    """S2: sold == 500, stock never below 0, every order consistent, including its coupon: payable = total -
+    discount, and an order with a coupon holds it locked (no coupon locked by two orders, none left locked by a
+    request that failed)."""
     left = _rows(app, "SELECT quantity FROM store_stock WHERE store_id = :s AND sku_id = :k", s=store_id, k=sku_id)[0][0]
     orders = _rows(app, """
         SELECT o.id, o.status, o.total_fen, o.stock_reserved, SUM(i.quantity), SUM(i.quantity * i.unit_price_fen),
-               COUNT(DISTINCT i.id), (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id)
+               COUNT(DISTINCT i.id), (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id),
+               o.payable_fen + o.discount_fen - o.total_fen, o.coupon_id,
+               (SELECT c.status FROM coupons c WHERE c.id = o.coupon_id)
         FROM orders o JOIN order_items i ON i.order_id = o.id
-        WHERE o.store_id = :s AND i.sku_id = :k GROUP BY o.id, o.status, o.total_fen, o.stock_reserved""",
+        WHERE o.store_id = :s AND i.sku_id = :k
+        GROUP BY o.id, o.status, o.total_fen, o.stock_reserved, o.payable_fen, o.discount_fen, o.coupon_id""",
                    s=store_id, k=sku_id)
     sold = sum(int(r[4]) for r in orders)
     bad = [r[0] for r in orders if r[1] != "pending_payment" or int(r[2]) != int(r[5]) or not r[3] or r[6] != 1
-           or r[7] != 1]
+           or r[7] != 1 or int(r[8]) != 0 or (r[9] is not None and r[10] != "locked")]
+    with_coupon = sum(1 for r in orders if r[9] is not None)
+    locked = _rows(app, "SELECT COUNT(*) FROM coupons WHERE status = 'locked'")[0][0]
     created = result.statuses.get(201, 0)
-    ok = sold == HOT_STOCK and left == 0 and HOT_STOCK - sold == left >= 0 and not bad and created == HOT_STOCK
-    return Gate(ok, f"sold {sold}/{HOT_STOCK}, stock left {left}, 201s {created}, inconsistent orders {len(bad)}")
+    ok = (sold == HOT_STOCK and left == 0 and HOT_STOCK - sold == left >= 0 and not bad and created == HOT_STOCK
+          and locked == with_coupon)
+    return Gate(ok, f"sold {sold}/{HOT_STOCK} ({with_coupon} with a coupon, {locked} coupons locked), stock left "
+                    f"{left}, 201s {created}, inconsistent orders {len(bad)}")
 
 
 def one_transition_per_order(app, order_nos: list[str], result: Result) -> Gate:

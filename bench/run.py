@@ -128,7 +128,7 @@ class Bench:
         # Warm the order path on another SKU first: a worker's first order loads what it has not used yet.
         self.load("warm-orders", data.hot_sku_orders(s.store_id, s.other_skus[0], s.customer_tokens[:64], 64), 16,
                   BOUND_S, True, {201})
-        reqs = data.hot_sku_orders(s.store_id, s.hot_sku, s.customer_tokens[:N_BUYERS], N_RUSH)
+        reqs = data.hot_sku_orders(s.store_id, s.hot_sku, s.customer_tokens[:N_BUYERS], N_RUSH, s.coupons)
         s2 = self.load("S2-rush", reqs, 256, BOUND_S, True, {201, 409})
         gate = gates.hot_sku(self.app, s.store_id, s.hot_sku, s2)
         sold_s = _sell_out_s(self.app, s.store_id, s.hot_sku)

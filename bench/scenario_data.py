@@ -28,10 +28,18 @@ def product_list(store_id: int) -> list[Request]:
     return [("GET", f"/api/v1/stores/{store_id}/products?per_page=20", {}, None)]
 
 
-def hot_sku_orders(store_id: int, sku_id: int, tokens: list[str], count: int) -> list[Request]:
-    """`count` order attempts for one unit of the hot SKU, buyers in turn (each request a different buyer)."""
-    body = json.dumps({"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}).encode()
-    return [("POST", "/api/v1/orders", {**JSON, **_auth(tokens[i % len(tokens)])}, body) for i in range(count)]
+def hot_sku_orders(store_id: int, sku_id: int, tokens: list[str], count: int,
+                   coupons: dict[str, int] | None = None) -> list[Request]:
+    """`count` order attempts for one unit of the hot SKU, buyers in turn (each request a different buyer); a buyer
+    holding a coupon in `coupons` (token -> coupon id) uses it, so the rush also locks coupons."""
+    def body(token: str) -> bytes:
+        order = {"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}
+        if coupons and token in coupons:
+            order["coupon_id"] = coupons[token]
+        return json.dumps(order).encode()
+
+    return [("POST", "/api/v1/orders", {**JSON, **_auth(tokens[i % len(tokens)])}, body(tokens[i % len(tokens)]))
+            for i in range(count)]
 
 
 def place_orders(base_url: str, store_id: int, skus: list[int], tokens: list[str], pay: bool) -> list[dict]:
@@ -48,7 +56,8 @@ def place_orders(base_url: str, store_id: int, skus: list[int], tokens: list[str
             if pay:
                 http.post(f"{base_url}/api/v1/orders/{order['order_no']}/pay", headers=_auth(token),
                           timeout=30).raise_for_status()
-            return {"order_no": order["order_no"], "total_fen": order["total_fen"], "token": token}
+            # What WeChat Pay is asked for and what its notification carries: the payable amount (issue 18).
+            return {"order_no": order["order_no"], "total_fen": order["payable_fen"], "token": token}
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(one, enumerate(tokens)))

@@ -29,6 +29,7 @@ class Seeded:
     staff_token: str
     schema: str  # how the schema was made, for the report
     prices: dict[int, int] = field(default_factory=dict)
+    coupons: dict[str, int] = field(default_factory=dict)  # token -> a coupon at the store (every 4th customer)
 
 
 def recreate_database() -> None:
@@ -98,6 +99,30 @@ def seed(app, customers: int) -> Seeded:
         staff_token = secrets.token_urlsafe(32)
         db.session.add(StaffSession(token_hash=token_hash(staff_token), seat_id=seat.id, created_at=now,
                                     expires_at=now + timedelta(days=1)))
+        coupons = _seed_coupons(db, store.id, tokens, people, now)
         db.session.commit()
         return Seeded(store.id, skus[0].id, [s.id for s in skus[1:]], tokens, staff_token, "",
-                      {s.id: s.price_fen for s in skus})
+                      {s.id: s.price_fen for s in skus}, coupons)
+
+
+COUPON_FEN = 300
+
+
+def _seed_coupons(db, store_id: int, tokens: list[str], people: list, now) -> dict[str, int]:
+    """Every 4th customer holds a 3-yuan coupon valid at the bench store (S2 orders use them)."""
+    from app.models import Coupon, CouponDefinition, CouponDefinitionStore
+
+    holders = list(range(0, len(people), 4))
+    definition = CouponDefinition(kind="merchant", title="压测券", amount_fen=COUPON_FEN, min_spend_fen=0, valid_days=7,
+                                  per_customer_limit=1, budget_count=len(holders),
+                                  budget_fen=len(holders) * COUPON_FEN, issued_count=len(holders),
+                                  issued_fen=len(holders) * COUPON_FEN, active=True, created_at=now)
+    db.session.add(definition)
+    db.session.flush()
+    db.session.add(CouponDefinitionStore(definition_id=definition.id, store_id=store_id))
+    coupons = [Coupon(definition_id=definition.id, customer_id=people[i].id, claim_no=1, amount_fen=COUPON_FEN,
+                      min_spend_fen=0, status="available", issued_at=now, expires_at=now + timedelta(days=7))
+               for i in holders]
+    db.session.add_all(coupons)
+    db.session.flush()
+    return {tokens[i]: c.id for i, c in zip(holders, coupons)}

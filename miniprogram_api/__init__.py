@@ -9,6 +9,7 @@ consumer = Blueprint("consumer", __name__, url_prefix="/api/v1")
 def register(app: Flask) -> None:
     from miniprogram_api import account_views, cart_views, openapi, order_views, shop_views  # noqa: F401 (routes)
     from miniprogram_api import pickup_views, staff_pickup_views, staff_views  # noqa: F401 (routes)
+    from miniprogram_api import promise_views  # noqa: F401 (routes: coupons, ratings, service figures)
     from miniprogram_api.staff_auth import staff
 
     app.register_blueprint(consumer)

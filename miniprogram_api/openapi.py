@@ -46,7 +46,8 @@ OPERATIONS: list[tuple[str, str, str, str, dict[str, str], dict[str, tuple[str, 
      {"sku_id": "integer", "store_id": "integer"}, {}, 200),
     ("post", "/api/v1/orders", "Place an order (Idempotency-Key honoured); 409 insufficient_stock", CUSTOMER,
      {"Idempotency-Key": "header"},
-     {"store_id": ("integer", True), "items": ("array", True), "remark": ("string", False)}, 201),
+     {"store_id": ("integer", True), "items": ("array", True), "remark": ("string", False),
+      "coupon_id": ("integer", False), "pickup_at": ("string", False)}, 201),
     ("get", "/api/v1/orders", "The customer's own orders", CUSTOMER,
      {"status": "string", "page": "integer", "per_page": "integer"}, {}, 200),
     ("get", "/api/v1/orders/{order_no}", "One of the customer's orders", CUSTOMER, {"order_no": "string"}, {}, 200),
@@ -95,6 +96,24 @@ OPERATIONS += [
 OPERATIONS += [
     ("post", "/api/v1/auth/logout", "Revoke this customer token (204)", CUSTOMER, {}, {}, 204),
     ("post", "/api/v1/staff/auth/logout", "Revoke this staff token (204)", STAFF, {}, {}, 204),
+]
+
+# Promises, ratings, coupons and alliances (issue 18). Orders carry total_fen, discount_fen, payable_fen (what
+# WeChat Pay is asked for), coupon_id, pickup_at, promised_ready_at and late; GET /stores/{id} carries `service`.
+OPERATIONS += [
+    ("get", "/api/v1/me/coupons", "The customer's coupons with their state (available, locked, used, expired)",
+     CUSTOMER, {"state": "string", "page": "integer", "per_page": "integer"}, {}, 200),
+    ("post", "/api/v1/me/coupons", "Claim a merchant coupon; 409 coupon_limit_reached, coupon_budget_exhausted, "
+     "subsidy_paused", CUSTOMER, {}, {"definition_id": ("integer", True)}, 201),
+    ("get", "/api/v1/stores/{store_id}/coupons", "Merchant coupons a customer may claim for this store", PUBLIC,
+     {"store_id": "integer"}, {}, 200),
+    ("post", "/api/v1/orders/{order_no}/rating", "Rate a picked-up order once, within 7 days; 409 "
+     "order_not_rateable, rating_window_closed, already_rated", CUSTOMER, {"order_no": "string"},
+     {"stars": ("integer", True), "tags": ("array", False), "comment": ("string", False)}, 201),
+    ("get", "/api/v1/staff/ratings", "Manager: the store's ratings, newest first (flagged=1: the low ones)", STAFF,
+     {"flagged": "string", "page": "integer", "per_page": "integer"}, {}, 200),
+    ("get", "/api/v1/staff/store/service", "The store's 30-day rating and on-time rate, the merchant's thresholds, "
+     "and why subsidised coupons are paused if they are", STAFF, {}, {}, 200),
 ]
 
 ERROR_SCHEMA = {
@@ -154,10 +173,18 @@ EXTENSIONS: dict[str, Any] = {
         "login_blocked_by_wechat": "403: WeChat's risk control blocks this user's login (code2session 40226)",
         "link_token_invalid": "404: the official-account link token is unknown, used or expired",
         "follower_already_linked": "409: the follower is linked to another customer",
+        "coupon_unavailable": "409: details.reason is not_found, other_store, expired, locked, used or "
+                              "below_minimum_spend",
+        "coupon_limit_reached": "409", "coupon_budget_exhausted": "409",
+        "subsidy_paused": "409: the store's 30-day service is below the merchant's thresholds (details.reasons)",
+        "order_not_rateable": "409: not picked up", "rating_window_closed": "409: more than 7 days after pickup",
+        "already_rated": "409",
     },
     "headers": {"Idempotent-Replayed": "true on a POST /orders answered from an earlier Idempotency-Key",
                 "X-Request-Id": "echoed or generated; carried into the jobs the request enqueued"},
-    "routes": ["POST /api/v1/staff/invites (a manager invites staff of their store)"],
+    "routes": ["POST /api/v1/staff/invites (a manager invites staff of their store)",
+               "POST /api/v1/me/coupons, GET /api/v1/stores/{id}/coupons, GET /api/v1/staff/ratings, "
+               "GET /api/v1/staff/store/service (issue 18)"],
 }
 EXTENSIONS["error_codes"].update({
     "too_many_unpaid_orders": "409: the customer already holds MAX_UNPAID_ORDERS unpaid orders; pay or cancel one",

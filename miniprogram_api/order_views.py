@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import jsonify, request
 
@@ -19,6 +20,8 @@ from miniprogram_api.render import order_json
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _ORDER_NO = re.compile(r"^[0-9]{1,32}$")
+# ISO 8601 with an offset, ASCII digits only ("2026-12-01T12:30:00+08:00" or "…Z").
+_PICKUP_AT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$")
 STATUSES = tuple(s.value for s in OrderStatus)
 
 
@@ -34,6 +37,18 @@ def _lines(body: dict) -> dict[int, int]:
         if lines[sku_id] > MAX_QUANTITY:
             raise invalid_field(f"items[{index}].quantity", f"at most {MAX_QUANTITY} of one SKU per order")
     return lines
+
+
+def _pickup_at(body: dict) -> datetime | None:
+    value = body.get("pickup_at")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _PICKUP_AT.match(value):
+        raise invalid_field("pickup_at", "must be an ISO 8601 time with its offset, like 2026-12-01T12:30:00+08:00")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid_field("pickup_at", "is not a valid time") from None
 
 
 def _idempotency_key() -> str | None:
@@ -59,8 +74,10 @@ def create_order():
     store_id = body_int(body, "store_id", minimum=1)
     lines = _lines(body)
     remark = body_str(body, "remark", max_length=200, required=False, default="")
+    coupon_id = body_int(body, "coupon_id", minimum=1, required=False)
+    pickup_at = _pickup_at(body)
     customer = current_customer()
-    placement = place_order(customer, store_id, lines, remark, key)
+    placement = place_order(customer, store_id, lines, remark, key, coupon_id=coupon_id, pickup_at=pickup_at)
     # Rendered before the commit, from what is in the session: after it the ORM would read the order, its items
     # and store back (three round trips) only to print what it just wrote. If the commit fails, this is discarded.
     body = order_json(placement.order)

@@ -38,6 +38,10 @@ def order_json(order: Order) -> dict[str, Any]:
         "items": [{"sku_id": i.sku_id, "product_id": i.product_id, "title": i.title, "spec": i.spec,
                    "unit_price_fen": i.unit_price_fen, "quantity": i.quantity} for i in order.items],
         "created_at": iso(order.created_at), "expires_at": iso(order.expires_at),
+        # Issue 18: what a coupon took off, what is paid, and when the store promises it ready.
+        "discount_fen": order.discount_fen, "payable_fen": order.payable_fen, "coupon_id": order.coupon_id,
+        "pickup_at": iso(order.pickup_at), "promised_ready_at": iso(order.promised_ready_at),
+        "late": order.promise_outcome == "late" if order.promise_outcome else None,
     }
 
 

@@ -30,7 +30,11 @@ def list_stores():
 
 @consumer.get("/stores/<int:store_id>")
 def get_store(store_id: int):
-    return jsonify(store_json(stores.get_store(store_id), detail=True))
+    from miniprogram_api.promise_views import service_json
+
+    data = store_json(stores.get_store(store_id), detail=True)
+    data["service"] = service_json(store_id)  # issue 18: 30-day rating and on-time rate, preparation time now
+    return jsonify(data)
 
 
 @consumer.get("/categories")

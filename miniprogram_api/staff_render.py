@@ -31,14 +31,16 @@ def pickup_json(pickup: Pickup) -> dict[str, Any]:
         "code": format_code(code.code), "pickup_deadline": iso(code.expires_at),
         "redeemable": order.status in REDEEMABLE and code.redeemed_at is None and code.revoked_at is None,
         "redeemed_at": iso(code.redeemed_at), "redeemed_by": redeemed_by(code),
-        "created_at": iso(order.created_at),
+        "created_at": iso(order.created_at), "pickup_at": iso(order.pickup_at),
+        "promised_ready_at": iso(order.promised_ready_at),
     }
 
 
 def awaiting_json(order: Order, code: PickupCode) -> dict[str, Any]:
     return {"order_no": order.order_no, "status": order.status, "total_fen": order.total_fen,
             "remark": order.remark, "items": _items(order), "paid_at": iso(code.created_at),
-            "pickup_deadline": iso(code.expires_at)}
+            "pickup_deadline": iso(code.expires_at), "pickup_at": iso(order.pickup_at),
+            "promised_ready_at": iso(order.promised_ready_at)}
 
 
 def log_json(entry: LogEntry) -> dict[str, Any]:

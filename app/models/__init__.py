@@ -23,3 +23,9 @@ __all__ += ["FollowerLinkToken", "SubscriptionGrant"]
 from app.models.outbox import JobStatus, OutboxJob  # noqa: E402
 
 __all__ += ["JobStatus", "OutboxJob"]
+from app.models.coupons import (  # noqa: E402 (issue 18)
+    COUPON_KINDS, Alliance, AllianceMember, Coupon, CouponDefinition, CouponDefinitionStore)
+from app.models.promises import OrderRating, StorePromise  # noqa: E402
+
+__all__ += ["Alliance", "AllianceMember", "COUPON_KINDS", "Coupon", "CouponDefinition", "CouponDefinitionStore",
+            "OrderRating", "StorePromise"]

@@ -28,6 +28,12 @@ class OrderStatus(str, enum.Enum):
         return self.value
 
 
+def _payable_by_default(context) -> int:
+    """An order written without payable_fen (no coupon) pays its total."""
+    values = context.get_current_parameters()
+    return values["total_fen"] - (values.get("discount_fen") or 0)
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
@@ -37,6 +43,7 @@ class Order(db.Model):
         Index("ix_orders_status_expires_at", "status", "expires_at"),
         Index("ix_orders_customer_created", "customer_id", "created_at"),
         Index("ix_orders_store_status", "store_id", "status"),
+        Index("ix_orders_promise_due", "promise_outcome", "promised_ready_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +52,14 @@ class Order(db.Model):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING_PAYMENT.value)
     total_fen: Mapped[int] = mapped_column(Integer)
+    # What the coupon takes off and what WeChat Pay is asked for (total_fen - discount_fen, at least 1 fen): the
+    # prepay, the notification check, refunds and reconciliation all use payable_fen.
+    discount_fen: Mapped[int] = mapped_column(Integer, default=0)
+    payable_fen: Mapped[int] = mapped_column(Integer, default=_payable_by_default)
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"), index=True)
+    pickup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the customer's chosen time, if any
+    promised_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set when paid
+    promise_outcome: Mapped[str | None] = mapped_column(String(8))  # None until judged: "kept" or "late", once
     remark: Mapped[str] = mapped_column(String(200), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     # SHA-256 of the request that made the order: a repeated key with a different request is refused.

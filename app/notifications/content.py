@@ -18,6 +18,7 @@ _WORDING = {
     "ready": ("待取货", "商品已备好，请到店取货"),
     "picked_up": ("已取货", "感谢光临，欢迎再来"),
     "refunded": ("已退款", "退款将原路退回"),
+    "late": ("已超时", "抱歉晚了，补偿券已放入卡包"),  # issue 18: a late order and its compensation coupon
 }
 
 

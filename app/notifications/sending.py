@@ -26,7 +26,7 @@ from app.wechat.port import NoGrant, WeChatRefused, WeChatUnavailable
 from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
-KINDS = ("paid", "ready", "picked_up", "refunded")
+KINDS = ("paid", "ready", "picked_up", "refunded", "late")
 RETRIES_S = (10, 60, 300)
 BAD_TEMPLATE_DATA = 47003
 S = NotificationStatus

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.catalog.stock import release_for_order
+from app.coupons.wallet import give_back
 from app.extensions import db
 from app.models import Order, OrderStatus, utcnow
 from app import jobs
@@ -23,6 +24,7 @@ def cancel_unpaid(order: Order, reason: str, actor: str) -> None:
     ConcurrentTransition when a racing change (payment, the other canceller) got there first."""
     transition(order, OrderStatus.CANCELLED, reason, actor)
     release_for_order(order)
+    give_back(order)  # the coupon it locked is the customer's again
 
 
 def cancel_by_customer(order: Order, customer_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -30,15 +30,22 @@ class Placement:
     created: bool  # False: an earlier request with the same Idempotency-Key made it
 
 
-def request_fingerprint(store_id: int, lines: dict[int, int], remark: str) -> str:
-    canonical = json.dumps([store_id, sorted(lines.items()), remark], separators=(",", ":"))
+def request_fingerprint(store_id: int, lines: dict[int, int], remark: str, coupon_id: int | None = None,
+                        pickup_at: datetime | None = None) -> str:
+    extra = [coupon_id, pickup_at.isoformat() if pickup_at else None] if coupon_id or pickup_at else []
+    canonical = json.dumps([store_id, sorted(lines.items()), remark, *extra], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark: str,
-                idempotency_key: str | None) -> Placement:
-    """`lines` maps sku_id -> quantity (already merged and range-checked by the adapter)."""
-    fingerprint = request_fingerprint(store_id, lines, remark)
+                idempotency_key: str | None, coupon_id: int | None = None,
+                pickup_at: datetime | None = None) -> Placement:
+    """`lines` maps sku_id -> quantity (already merged and range-checked by the adapter); `coupon_id` and
+    `pickup_at` are optional (issue 18: coupons and promises)."""
+    from app.coupons.wallet import CouponUnavailable, discount_for, lock_for_order
+    from app.promises.terms import check_pickup_at
+
+    fingerprint = request_fingerprint(store_id, lines, remark, coupon_id, pickup_at)
     if idempotency_key:
         earlier = _earlier_order(customer.id, idempotency_key, fingerprint)
         if earlier is not None:
@@ -53,13 +60,28 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
                        code="store_closed")
     items = _priced_items(store_id, lines)
     now = utcnow()
+    if pickup_at is not None:
+        pickup_at = check_pickup_at(store, pickup_at, now)
+    total_fen = sum(i.unit_price_fen * i.quantity for i in items)
+    discount_fen = discount_for(customer, coupon_id, store_id, total_fen, now) if coupon_id else 0
     order = Order(
         order_no=new_order_no(now_local), customer_id=customer.id, store_id=store_id, status="pending_payment",
-        total_fen=sum(i.unit_price_fen * i.quantity for i in items), remark=remark,
+        total_fen=total_fen, discount_fen=discount_fen, payable_fen=total_fen - discount_fen, coupon_id=coupon_id,
+        pickup_at=pickup_at, remark=remark,
         idempotency_key=idempotency_key, request_hash=fingerprint, stock_reserved=True, created_at=now,
         updated_at=now, expires_at=now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_S"]),
         items=items,
     )
+    if coupon_id:
+        try:  # of two orders racing for one coupon, one passes; the other rolls back
+            lock_for_order(coupon_id, now)
+        except CouponUnavailable:
+            # A double tap with the same Idempotency-Key: the first request holds the coupon; answer with its order.
+            db.session.rollback()
+            earlier = _earlier_order(customer.id, idempotency_key, fingerprint) if idempotency_key else None
+            if earlier is None:
+                raise
+            return Placement(earlier, created=False)
     db.session.add(order)
     try:
         db.session.flush()

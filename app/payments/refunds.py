@@ -29,9 +29,13 @@ def start_refund(order: Order, reason: str, actor: str, already_refunding: bool 
         transition(order, S.REFUNDING, reason, actor)
     release_for_order(order)
     revoke_for_order(order)
+    if reason == "customer_cancel":  # cancelled before pickup: the coupon is the customer's again (issue 18)
+        from app.coupons.wallet import give_back
+
+        give_back(order)
     attempt = db.session.scalar(select(func.count()).select_from(Refund).where(Refund.order_id == order.id)) or 0
     refund = Refund(order_id=order.id, out_refund_no=f"R{order.order_no}" + (f"-{attempt}" if attempt else ""),
-                    amount_fen=order.total_fen, reason=reason, status="requested")
+                    amount_fen=order.payable_fen, reason=reason, status="requested")
     db.session.add(refund)
     db.session.flush()
     jobs.enqueue(request_refund, refund.id, job_id=f"refund-request-{refund.id}",
@@ -50,7 +54,7 @@ def request_refund(refund_id: int) -> str:
     commit_before_calling_wechat()
     try:
         state = gateway().refund(out_trade_no=order.order_no, out_refund_no=refund.out_refund_no,
-                                 refund_fen=refund.amount_fen, total_fen=order.total_fen, reason=_reason_text(refund))
+                                 refund_fen=refund.amount_fen, total_fen=order.payable_fen, reason=_reason_text(refund))
     except GatewayError as exc:
         if exc.retryable:
             raise  # RQ retries on REFUND_RETRIES_S

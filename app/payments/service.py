@@ -41,7 +41,7 @@ def start_payment(order: Order, customer: Customer) -> dict[str, Any]:
     commit_before_calling_wechat()
     try:
         prepay_id = gateway().prepay(out_trade_no=order.order_no, description=_description(order),
-                                     total_fen=order.total_fen, payer_openid=customer.openid,
+                                     total_fen=order.payable_fen, payer_openid=customer.openid,
                                      time_expire=order.expires_at)
     except GatewayError as exc:
         if exc.code == "ORDERPAID":  # paid at WeChat, notification not here yet: ask now
@@ -69,7 +69,7 @@ def _save_prepay(order: Order, customer: Customer, prepay_id: str, now) -> None:
     if payment is None:
         try:
             with db.session.begin_nested():
-                db.session.add(Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.total_fen,
+                db.session.add(Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.payable_fen,
                                        payer_openid=customer.openid, created_at=now, **values))
         except IntegrityError:  # a second tap of "pay" at the same moment: same params, same prepay at WeChat
             payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
@@ -89,7 +89,7 @@ def check_transaction(transaction: Transaction, order: Order | None) -> str | No
         return "unknown_order"
     if transaction.trade_state != "SUCCESS":
         return f"trade_state_{transaction.trade_state.lower()}"
-    if transaction.total_fen != order.total_fen:
+    if transaction.total_fen != order.payable_fen:  # what WeChat Pay was asked for: after the coupon
         return "amount_mismatch"
     if not transaction.transaction_id:
         return "no_transaction_id"
@@ -124,7 +124,7 @@ def apply_paid_transaction(order: Order, transaction: Transaction, source: str) 
 
 def _record_transaction(order: Order, payment: Payment | None, transaction: Transaction) -> Payment:
     if payment is None:
-        payment = Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.total_fen,
+        payment = Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=order.payable_fen,
                           payer_openid=transaction.payer_openid or "")
         db.session.add(payment)
     payment.transaction_id = transaction.transaction_id
@@ -153,9 +153,14 @@ def _apply_late_payment(order: Order, actor: str) -> str:
 
 
 def _on_paid(order: Order) -> None:
-    """What follows a payment, in the same transaction: the pickup code; after the commit: the customer's message."""
+    """What follows a payment, in the same transaction: the pickup code, the coupon spent, the promised ready time;
+    after the commit: the customer's message."""
+    from app.coupons.wallet import use_for_order
     from app.notifications.sending import enqueue_order_notification
     from app.pickup.codes import issue_for_order
+    from app.promises.terms import promise
 
     issue_for_order(order)
+    use_for_order(order)
+    promise(order, utcnow())
     enqueue_order_notification(order, "paid")

@@ -16,6 +16,7 @@ from typing import Callable
 
 from sqlalchemy import select, update
 
+from app import jobs
 from app.errors import ApiError, Conflict, NotFound, RateLimited, invalid_field
 from app.extensions import db
 from app.models import Order, OrderStatus, PickupAttempt, PickupCode, ShippingReport, StaffSeat, utcnow
@@ -170,6 +171,9 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
         db.session.add(ShippingReport(order_id=order_id, created_at=now))
         enqueue_order_notification(order, "picked_up")
         enqueue_report(order_id)
+        from app.coupons.alliances import reward_pickup  # issue 18: a coupon from an ally store
+
+        jobs.enqueue(reward_pickup, order_id, job_id=f"alliance-reward-{order_id}")
         db.session.flush()
         db.session.refresh(code)
         return Pickup(code, order)

@@ -192,6 +192,7 @@ def run_journey(app, base: str) -> None:
                        ("A second redeem is refused", redeem_again),
                        ("The follower asks 订单 and sees it picked up", ask_orders)):
         j.step(title, run)
+    __import__("app.demo_promises").demo_promises.run_promises(j, app, s)  # issue 18: promises and coupons
 
 
 @click.command("demo")

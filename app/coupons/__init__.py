@@ -1,0 +1,1 @@
+"""Coupons with exact budgets, and store alliances (issue 18)."""
