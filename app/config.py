@@ -102,6 +102,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_REQUEST_BYTES", "largest request body accepted (413 above)", _int, 64 * 1024),
     Setting("STORE_TIMEZONE", "the stores' local time zone, for opening hours", str, "Asia/Shanghai"),
     Setting("JOBS_EAGER", "without Redis: run jobs right after the commit instead of on a thread", _bool, False),
+    Setting("ATTRIBUTION_WINDOW_D", "days a staff scene owns a customer at its store", _int, 30),
+    Setting("ATTRIBUTION_CODE_PAGE", "consumer mini-program page that staff and store codes open", str,
+            "pages/index/index"),
+    Setting("ATTRIBUTION_SCENE_GRACE_D", "days a rotated staff or store code keeps working", _int, 30),
 )
 
 

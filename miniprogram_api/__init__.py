@@ -9,6 +9,7 @@ consumer = Blueprint("consumer", __name__, url_prefix="/api/v1")
 def register(app: Flask) -> None:
     from miniprogram_api import account_views, cart_views, openapi, order_views, shop_views  # noqa: F401 (routes)
     from miniprogram_api import pickup_views, staff_pickup_views, staff_views  # noqa: F401 (routes)
+    from miniprogram_api import attribution_views, staff_commission_views  # noqa: F401 (routes, issue 17)
     from miniprogram_api.staff_auth import staff
 
     app.register_blueprint(consumer)

@@ -85,6 +85,32 @@ OPERATIONS += [
      {"page": "integer", "per_page": "integer"}, {}, 200),
 ]
 
+# Staff attribution and commission (issue 17). Error codes beyond API.md: 404 scene_not_found, 410 scene_expired.
+OPERATIONS += [
+    ("post", "/api/v1/me/attribution", "The scene the mini-program was opened with (staff or store code): the first "
+     "staff code owns the customer at its store for ATTRIBUTION_WINDOW_D days; 400 malformed, 404 scene_not_found, "
+     "410 scene_expired, 429 rate_limited", CUSTOMER, {}, {"scene": ("string", True)}, 200),
+    ("get", "/api/v1/staff/me/code", "This seat's personal mini-program code (image/jpeg from getwxacodeunlimit)",
+     STAFF, {}, {}, 200),
+    ("get", "/api/v1/staff/me/stats", "Customers attributed, their orders and amount paid, handovers, median minutes "
+     "ready-to-handover, commission earned/reversed/adjusted/net (from/to: YYYY-MM-DD local, or ISO 8601 with "
+     "offset; default this month)", STAFF, {"from": "string", "to": "string"}, {}, 200),
+    ("get", "/api/v1/staff/leaderboard", "The store's seats ranked by net commission (period: day, week, month or "
+     "YYYY-MM); managers see every figure, clerks ranks and their own", STAFF,
+     {"store_id": "integer", "period": "string"}, {}, 200),
+    ("post", "/api/v1/staff/commission/adjustments", "Manager: a signed ledger adjustment for a seat of their store, "
+     "with a reason", STAFF, {}, {"seat_id": ("integer", True), "amount_fen": ("integer", True),
+                                  "reason": ("string", True)}, 201),
+    ("post", "/api/v1/staff/orders/{order_no}/refund", "Manager: refund a picked-up order (after-sale); its "
+     "commission is reversed when the refund succeeds", STAFF, {"order_no": "string"}, {}, 200),
+]
+EXTENSIONS_ISSUE_17 = {
+    "error_codes": {"scene_not_found": "404: the scene is not one of our codes",
+                    "scene_expired": "410: the code was rotated past its grace period, or its seat or store is gone"},
+    "order_statuses": {"picked_up -> refunding": "a manager's after-sale refund (POST /api/v1/staff/orders/{no}/refund)"},
+    "routes": ["POST /api/v1/staff/commission/adjustments", "POST /api/v1/staff/orders/{order_no}/refund"],
+}
+
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -143,6 +169,13 @@ EXTENSIONS: dict[str, Any] = {
                 "X-Request-Id": "echoed or generated; carried into the jobs the request enqueued"},
     "routes": ["POST /api/v1/staff/invites (a manager invites staff of their store)"],
 }
+
+
+for _key, _values in EXTENSIONS_ISSUE_17.items():
+    if isinstance(_values, dict):
+        EXTENSIONS[_key].update(_values)
+    else:
+        EXTENSIONS[_key] += _values
 
 
 def document() -> dict[str, Any]:

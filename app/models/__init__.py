@@ -17,3 +17,10 @@ __all__ = [
 ]
 __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "StaffInvite", "StaffSeat",
             "StaffSession"]
+# Staff attribution and the commission ledger (issue 17).
+from app.models.attribution import (AttributionEvent, AttributionScene, CustomerAttribution,  # noqa: E402
+                                    OrderAttribution)
+from app.models.commission import CommissionEntry, CommissionRule  # noqa: E402
+
+__all__ += ["AttributionEvent", "AttributionScene", "CommissionEntry", "CommissionRule", "CustomerAttribution",
+            "OrderAttribution"]

@@ -18,7 +18,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset({S.PAID, S.REFUNDING}),
     S.REFUNDING: frozenset({S.REFUNDED, S.REFUND_FAILED}),
     S.REFUND_FAILED: frozenset({S.REFUNDING}),  # a person retries it
-    S.PICKED_UP: frozenset(),
+    # A manager refunds goods already handed over (after-sale, issue 17): the commission earned on it is reversed.
+    S.PICKED_UP: frozenset({S.REFUNDING}),
     S.REFUNDED: frozenset(),
 }
 

@@ -16,6 +16,7 @@ from typing import Callable
 
 from sqlalchemy import select, update
 
+from app.commission.ledger import earn_for_handover
 from app.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, invalid_field
 from app.extensions import db
 from app.models import Order, OrderStatus, PickupAttempt, PickupCode, ShippingReport, StaffSeat, utcnow
@@ -163,6 +164,7 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
             db.session.rollback()
             continue
         db.session.add(ShippingReport(order_id=order_id, created_at=now))
+        earn_for_handover(order, seat, now)  # commission, once, with the handover (issue 17)
         enqueue_order_notification(order, "picked_up")
         enqueue_report(order_id)
         db.session.flush()
