@@ -41,6 +41,9 @@ def register_commands(app: Flask) -> None:
     from app.cli_staff import staff_cli
 
     app.cli.add_command(staff_cli)
+    from app.cli_attribution import register as register_attribution_commands
+
+    register_attribution_commands(app)
 
 
 def prepare_database() -> None:

@@ -60,20 +60,24 @@ def record_arrival(customer: Customer, raw_scene: str) -> Arrival:
     db.session.add(AttributionEvent(customer_id=customer.id, store_id=scene.store_id, scene_id=scene.id,
                                     seat_id=scene.seat_id, outcome=outcome, at=now))
     db.session.flush()
-    db.session.refresh(row)
+    # Locking, so it reads the latest row: a plain read would keep MariaDB's snapshot from before a racing insert.
+    db.session.refresh(row, with_for_update=True)
     holder = holding_seat(row, now)
     return Arrival(db.session.get(Store, scene.store_id), outcome, holder, row.seat_until if holder else None)
 
 
 def _row_for(customer_id: int, scene: AttributionScene, now: datetime) -> CustomerAttribution:
-    def find() -> CustomerAttribution | None:
-        # A locking read: it sees a row another transaction committed after ours began (MariaDB's snapshot would
-        # not), and holds it until our guarded UPDATE.
-        return db.session.scalar(select(CustomerAttribution).where(
-            CustomerAttribution.customer_id == customer_id, CustomerAttribution.store_id == scene.store_id)
-            .with_for_update())
+    def find(locking: bool) -> CustomerAttribution | None:
+        query = select(CustomerAttribution).where(CustomerAttribution.customer_id == customer_id,
+                                                  CustomerAttribution.store_id == scene.store_id)
+        return db.session.scalar(query.with_for_update() if locking else query)
 
-    row = find()
+    # One customer's arrivals take turns on the customer's row (it exists: a record lock, no gap lock), so two
+    # racing first arrivals cannot deadlock on the unique key of the row they both insert.
+    db.session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    # A plain read first: a locking read of a missing row would take a gap lock that other customers' inserts
+    # into the same gap deadlock against.
+    row = find(locking=False)
     if row is not None:
         return row
     try:
@@ -83,8 +87,8 @@ def _row_for(customer_id: int, scene: AttributionScene, now: datetime) -> Custom
                                       first_arrived_at=now)
             db.session.add(row)
         return row
-    except IntegrityError:  # the same customer's other request made it first
-        row = find()
+    except IntegrityError:  # the same customer's other request made it first; a locking read sees the latest row
+        row = find(locking=True)
         assert row is not None
         return row
 
