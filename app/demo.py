@@ -166,6 +166,7 @@ def run_journey(app, base: str) -> None:
                        ("A second redeem is refused", redeem_again),
                        ("The follower asks 订单 and sees it picked up", ask_orders)):
         j.step(title, run)
+    __import__("app.demo_staff", fromlist=["run_staff_loop"]).run_staff_loop(app, j)  # issue 17: the staff loop
 
 
 @click.command("demo")

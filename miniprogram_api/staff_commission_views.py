@@ -6,6 +6,7 @@ import re
 
 from flask import Response, jsonify
 
+from app.attribution.funnel import store_funnel
 from app.attribution.scenes import current_scene
 from app.commission import ledger, periods
 from app.commission.stats import leaderboard, seat_stats
@@ -51,10 +52,11 @@ def store_leaderboard():
         raise Forbidden("Staff see the leaderboard of their own store only.")
     period = periods.named(query_str("period", max_length=10))
     rows = leaderboard(store_id, period)
-    if seat.role != "manager":
-        rows = [row if row["seat_id"] == seat.id else
-                {"seat_id": row["seat_id"], "name": row["name"], "role": row["role"], "rank": row["rank"]}
-                for row in rows]
+    if seat.role == "manager":  # and the store's funnel: official-account follows, code scans, paying customers
+        return jsonify(store_id=store_id, period=period.json(), items=rows, funnel=store_funnel(store_id, period))
+    rows = [row if row["seat_id"] == seat.id else
+            {"seat_id": row["seat_id"], "name": row["name"], "role": row["role"], "rank": row["rank"]}
+            for row in rows]
     return jsonify(store_id=store_id, period=period.json(), items=rows)
 
 

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import CommissionEntry, OrderEvent, PickupCode, utcnow
 from tests import factories
 from tests.attribution.conftest import ATTRIBUTION, REDEEM, rule, scene_of
+from tests.pickup.conftest import sandbox_records
 
 STATS, BOARD = "/api/v1/staff/me/stats", "/api/v1/staff/leaderboard"
 
@@ -60,9 +61,10 @@ def test_the_leaderboard_shows_managers_amounts_and_clerks_ranks(client, shop, p
     board = client.get(BOARD, headers=manager.headers).get_json()
     assert [(r["name"], r["rank"], r["commission"]["net_fen"]) for r in board["items"]] == [
         ("小王", 1, 200), ("小李", 2, 100), ("店长", 3, 0)]
+    assert board["funnel"]["paying_customers"] == 3 and board["funnel"]["paid_orders"] == 3
     seen_by_clerk = client.get(f"{BOARD}?store_id={shop.store_id}&period=week", headers=other.headers).get_json()
     rows = {r["name"]: r for r in seen_by_clerk["items"]}
-    assert "commission" not in rows["小王"] and rows["小王"]["rank"] == 1
+    assert "commission" not in rows["小王"] and rows["小王"]["rank"] == 1 and "funnel" not in seen_by_clerk
     assert rows["小李"]["commission"]["net_fen"] == 100 and rows["小李"]["handovers"] == 1
     assert client.get(f"{BOARD}?store_id={factories.store()}", headers=other.headers).status_code == 403
     assert client.get(f"{BOARD}?period=year", headers=other.headers).status_code == 400
@@ -119,6 +121,8 @@ def test_a_seat_gets_its_own_code_from_getwxacodeunlimit(app, client, shop, staf
     response = client.get("/api/v1/staff/me/code", headers=clerk.headers)
     assert response.status_code == 200 and response.content_type.startswith("image/")
     scene = scene_of(shop.store_id, clerk.seat_id)
+    asked = sandbox_records(sandbox, "wxa/getwxacodeunlimit")[-1]["payload"]
+    assert asked["scene"] == scene and asked["page"] == app.config["ATTRIBUTION_CODE_PAGE"]
     assert client.get("/api/v1/staff/me/code", headers=clerk.headers).data == response.data  # same scene
     assert len(scene) == 20 and scene.isalnum()
     assert client.get("/api/v1/staff/me/code").status_code == 401
@@ -143,3 +147,21 @@ def test_wechat_refusing_the_code_is_a_503(app, client, shop, staff_member, sand
     response = client.get("/api/v1/staff/me/code", headers=clerk.headers)
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "upstream_unavailable"
     assert json.dumps(response.get_json()).find("access_token") == -1
+
+
+def test_the_funnel_counts_official_account_follows_and_code_scans(client, shop, staff_member, app_ctx):
+    from app.commission.periods import named
+    from app.attribution.funnel import store_funnel
+    from app.followers.service import subscribe
+
+    clerk = staff_member(shop.store_id)
+    subscribe("oa-follower-1", shop.store_id)  # the official account's store QR code
+    db.session.commit()
+    client.post(ATTRIBUTION, headers=factories.login(client, "a"), json={"scene": scene_of(shop.store_id)})
+    for openid in ("a", "b"):
+        client.post(ATTRIBUTION, headers=factories.login(client, openid),
+                    json={"scene": scene_of(shop.store_id, clerk.seat_id)})
+    db.session.rollback()
+    funnel = store_funnel(shop.store_id, named("day"))
+    assert (funnel["official_account_follows"], funnel["store_code_arrivals"], funnel["staff_code_arrivals"],
+            funnel["customers_attributed_to_staff"], funnel["paying_customers"]) == (1, 1, 2, 2, 0)
