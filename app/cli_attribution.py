@@ -130,5 +130,24 @@ def register(app: Flask) -> None:
     from app.cli_staff import staff_cli
 
     store_cli.add_command(store_code)
-    for command in (rotate_code, move_seat, commission_rule, statement):
+    for command in (rotate_code, move_seat, commission_rule, statement, payout):
         staff_cli.add_command(command)
+
+
+@click.command("payout")
+@click.option("--seat", "seat_id", type=int, required=True)
+@click.option("--amount-fen", type=click.IntRange(min=1), default=None, help="Default: all that is payable.")
+@with_appcontext
+def payout(seat_id: int, amount_fen: int | None) -> None:
+    """Pay a seat's net commission to its WeChat balance (merchant transfer; the clerk confirms in the staff
+    mini-program). Prints the bill number as the last line."""
+    from app.commission.payouts import request_payout
+
+    try:
+        made = request_payout(seat_id, amount_fen, "cli")
+    except ApiError as exc:
+        raise _fail(exc) from None
+    db.session.commit()
+    click.echo(f"payout of {made.amount_fen} fen to staff seat {seat_id} requested; the clerk confirms it in the "
+               "staff mini-program")
+    click.echo(made.out_bill_no)

@@ -106,6 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ATTRIBUTION_CODE_PAGE", "consumer mini-program page that staff and store codes open", str,
             "pages/index/index"),
     Setting("ATTRIBUTION_SCENE_GRACE_D", "days a rotated staff or store code keeps working", _int, 30),
+    Setting("PAYOUT_TRANSFER_SCENE_ID", "WeChat Pay merchant-transfer scene of commission payouts (1005: 佣金报酬)",
+            str, "1005"),
 )
 
 

@@ -8,6 +8,7 @@ PERIODIC: tuple[tuple[str, int], ...] = (
     ("app.orders.jobs:expire_due_orders", 60),
     ("app.pickup.noshow:refund_no_shows", 300),
     ("app.pickup.shipping:report_unreported_pickups", 600),
+    ("app.commission.payouts:reconcile_payouts", 600),
 )
 
 

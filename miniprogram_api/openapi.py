@@ -103,12 +103,22 @@ OPERATIONS += [
                                   "reason": ("string", True)}, 201),
     ("post", "/api/v1/staff/orders/{order_no}/refund", "Manager: refund a picked-up order (after-sale); its "
      "commission is reversed when the refund succeeds", STAFF, {"order_no": "string"}, {}, 200),
+    ("post", "/api/v1/staff/payouts", "Manager: pay a seat's net commission (or amount_fen of it) to its WeChat "
+     "balance by merchant transfer; 409 insufficient_commission, 409 seat_not_payable", STAFF, {},
+     {"seat_id": ("integer", True), "amount_fen": ("integer", False)}, 201),
+    ("get", "/api/v1/staff/me/payouts", "The seat's payable commission and payouts; a bill waiting for the clerk "
+     "carries the wx.requestMerchantTransfer fields", STAFF, {}, {}, 200),
+    ("post", "/payments/wechatpay/transfer-notify", "WeChat Pay merchant-transfer notification "
+     "MCHTRANSFER.BILL.FINISHED (204 taken, 4xx FAIL)", WECHAT, {}, {}, 204),
 ]
 EXTENSIONS_ISSUE_17 = {
     "error_codes": {"scene_not_found": "404: the scene is not one of our codes",
-                    "scene_expired": "410: the code was rotated past its grace period, or its seat or store is gone"},
+                    "scene_expired": "410: the code was rotated past its grace period, or its seat or store is gone",
+                    "insufficient_commission": "409: more than the seat's payable commission was asked for",
+                    "seat_not_payable": "409: the seat is disabled or not bound to a WeChat account"},
     "order_statuses": {"picked_up -> refunding": "a manager's after-sale refund (POST /api/v1/staff/orders/{no}/refund)"},
-    "routes": ["POST /api/v1/staff/commission/adjustments", "POST /api/v1/staff/orders/{order_no}/refund"],
+    "routes": ["POST /api/v1/staff/commission/adjustments", "POST /api/v1/staff/orders/{order_no}/refund",
+               "POST /api/v1/staff/payouts", "GET /api/v1/staff/me/payouts", "POST /payments/wechatpay/transfer-notify"],
 }
 
 ERROR_SCHEMA = {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 
 from app.attribution.funnel import store_funnel
 from app.attribution.scenes import current_scene
-from app.commission import ledger, periods
+from app.commission import ledger, payouts, periods
 from app.commission.stats import leaderboard, seat_stats
 from app.errors import Forbidden, NotFound
 from app.extensions import db
@@ -81,3 +81,36 @@ def refund_after_pickup(order_no: str):
     order = refund_picked_up(current_seat(), order_no)
     db.session.commit()
     return jsonify(order_json(order))
+
+
+def _payout_json(payout) -> dict:
+    body = {"id": payout.id, "seat_id": payout.seat_id, "amount_fen": payout.amount_fen, "state": payout.state,
+            "out_bill_no": payout.out_bill_no, "fail_reason": payout.fail_reason,
+            "created_at": iso(payout.created_at), "updated_at": iso(payout.updated_at)}
+    if payout.state == "WAIT_USER_CONFIRM" and payout.package_info:
+        # What the staff mini-program passes to wx.requestMerchantTransfer so the clerk confirms the transfer.
+        body["request_merchant_transfer"] = {"mchId": current_app.config["WECHATPAY_MCHID"], "appId": payout.appid,
+                                             "package": payout.package_info}
+    return body
+
+
+@staff.post("/payouts")
+@manager_required
+def request_payout():
+    """Manager: pay a seat of their store its net commission (or `amount_fen` of it) to its WeChat balance."""
+    body = json_body()
+    seat_id = body_int(body, "seat_id", minimum=1)
+    amount_fen = body_int(body, "amount_fen", minimum=1, maximum=ledger.MAX_ADJUSTMENT_FEN, required=False)
+    manager_id, store_id = current_seat().id, current_seat().store_id
+    db.session.commit()  # request_payout starts its own transaction with its lock (see there)
+    payout = payouts.request_payout(seat_id, amount_fen, f"staff:{manager_id}", store_id=store_id)
+    db.session.commit()
+    return jsonify(_payout_json(payout)), 201
+
+
+@staff.get("/me/payouts")
+@staff_required
+def my_payouts():
+    seat = current_seat()
+    return jsonify(payable_fen=payouts.payable_fen(seat.id),
+                   items=[_payout_json(p) for p in payouts.payouts_of(seat.id)])

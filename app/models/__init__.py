@@ -21,6 +21,7 @@ __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "Sta
 from app.models.attribution import (AttributionEvent, AttributionScene, CustomerAttribution,  # noqa: E402
                                     OrderAttribution)
 from app.models.commission import CommissionEntry, CommissionRule  # noqa: E402
+from app.models.payouts import CommissionPayout  # noqa: E402
 
-__all__ += ["AttributionEvent", "AttributionScene", "CommissionEntry", "CommissionRule", "CustomerAttribution",
-            "OrderAttribution"]
+__all__ += ["AttributionEvent", "AttributionScene", "CommissionEntry", "CommissionPayout", "CommissionRule",
+            "CustomerAttribution", "OrderAttribution"]

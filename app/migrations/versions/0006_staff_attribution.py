@@ -1,8 +1,8 @@
-"""staff attribution and commission ledger
+"""staff attribution commission ledger and payouts
 
 Revision ID: 0006_staff_attribution
 Revises: 0001
-Create Date: 2026-12-01 15:02:07.890279
+Create Date: 2026-12-01 15:17:17.674342
 
 """
 from alembic import op
@@ -69,6 +69,30 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_commission_entries_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_commission_entries_seat_at', ['seat_id', 'created_at'], unique=False)
         batch_op.create_index('ix_commission_entries_store_at', ['store_id', 'created_at'], unique=False)
+
+    op.create_table('commission_payouts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('out_bill_no', sa.String(length=32), nullable=False),
+    sa.Column('seat_id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('appid', sa.String(length=32), nullable=False),
+    sa.Column('openid', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('transfer_bill_no', sa.String(length=64), nullable=True),
+    sa.Column('package_info', sa.String(length=1024), nullable=True),
+    sa.Column('fail_reason', sa.String(length=64), nullable=True),
+    sa.Column('requested_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_commission_payouts_amount_positive')),
+    sa.ForeignKeyConstraint(['seat_id'], ['staff_seats.id'], name=op.f('fk_commission_payouts_seat_id_staff_seats')),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_commission_payouts_store_id_stores')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_payouts')),
+    sa.UniqueConstraint('out_bill_no', name=op.f('uq_commission_payouts_out_bill_no'))
+    )
+    with op.batch_alter_table('commission_payouts', schema=None) as batch_op:
+        batch_op.create_index('ix_commission_payouts_seat_state', ['seat_id', 'state'], unique=False)
 
     op.create_table('customer_attributions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -138,6 +162,10 @@ def downgrade():
         batch_op.drop_index('ix_customer_attributions_seat')
 
     op.drop_table('customer_attributions')
+    with op.batch_alter_table('commission_payouts', schema=None) as batch_op:
+        batch_op.drop_index('ix_commission_payouts_seat_state')
+
+    op.drop_table('commission_payouts')
     with op.batch_alter_table('commission_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_commission_entries_store_at')
         batch_op.drop_index('ix_commission_entries_seat_at')
