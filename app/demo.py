@@ -166,7 +166,9 @@ def run_journey(app, base: str) -> None:
                        ("A second redeem is refused", redeem_again),
                        ("The follower asks 订单 and sees it picked up", ask_orders)):
         j.step(title, run)
-    __import__("app.demo_staff", fromlist=["run_staff_loop"]).run_staff_loop(app, j)  # issue 17: the staff loop
+    from app.demo_staff import run_staff_loop  # issue 17: a clerk's code, attribution, commission, reversal
+
+    run_staff_loop(app, j)
 
 
 @click.command("demo")

@@ -14,7 +14,7 @@ import string
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from app.errors import ApiError, NotFound, invalid_field
 from app.extensions import db
@@ -93,17 +93,3 @@ def resolve(raw: str) -> AttributionScene:
         if seat is None or not seat.active or seat.store_id != scene.store_id:
             raise SceneExpired("This staff code is no longer in use.")
     return scene
-
-
-def scenes_of_store(store_id: int) -> list[AttributionScene]:
-    now = utcnow()
-    return list(db.session.scalars(select(AttributionScene).where(
-        AttributionScene.store_id == store_id,
-        or_(AttributionScene.valid_until.is_(None), AttributionScene.valid_until > now))))
-
-
-def require_store(store_id: int) -> Store:
-    store = db.session.get(Store, store_id)
-    if store is None:
-        raise NotFound(f"Store {store_id} does not exist.")
-    return store
