@@ -69,6 +69,9 @@ def register_commands(app: Flask) -> None:
 
     for group in promise_commands:
         app.cli.add_command(group)
+    from app.cli_attribution import register as register_attribution_commands
+
+    register_attribution_commands(app)
 
 
 @click.group("db")

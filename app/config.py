@@ -114,6 +114,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SUBSIDY_MIN_RATING", "… and at this trailing 30-day average rating (1-5) or above", float, 4.0),
     Setting("SUBSIDY_MIN_SAMPLE", "fewer judged orders (or ratings) than this in 30 days: that figure is not held "
             "against the store", _int, 5),
+    Setting("ATTRIBUTION_WINDOW_D", "days a staff scene owns a customer at its store", _int, 30),
+    Setting("ATTRIBUTION_CODE_PAGE", "consumer mini-program page that staff and store codes open", str,
+            "pages/index/index"),
+    Setting("ATTRIBUTION_SCENE_GRACE_D", "days a rotated staff or store code keeps working", _int, 30),
+    Setting("PAYOUT_TRANSFER_SCENE_ID", "WeChat Pay merchant-transfer scene of commission payouts (1005: 佣金报酬)",
+            str, "1005"),
 )
 
 

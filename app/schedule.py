@@ -9,6 +9,7 @@ from app.orders.jobs import expire_due_orders
 from app.payments.reconciliation import reconcile_pending_payments
 from app.pickup.noshow import refund_no_shows
 from app.pickup.shipping import report_unreported_pickups
+from app.commission.payouts import reconcile_payouts
 from app.promises.lateness import judge_due_orders
 from app.wechat import refresh_access_tokens
 
@@ -22,4 +23,5 @@ PERIODIC = (
     (refresh_access_tokens, 60),
     (sweeps.sweep_stuck_notifications, 60),
     (judge_due_orders, 60),  # promises kept or late, each order once
+    (reconcile_payouts, 600),  # commission transfers whose outcome never arrived
 )

@@ -116,6 +116,42 @@ OPERATIONS += [
      "and why subsidised coupons are paused if they are", STAFF, {}, {}, 200),
 ]
 
+# Staff attribution and commission (issue 17). Error codes beyond API.md: 404 scene_not_found, 410 scene_expired.
+OPERATIONS += [
+    ("post", "/api/v1/me/attribution", "The scene the mini-program was opened with (staff or store code): the first "
+     "staff code owns the customer at its store for ATTRIBUTION_WINDOW_D days; 400 malformed, 404 scene_not_found, "
+     "410 scene_expired, 429 rate_limited", CUSTOMER, {}, {"scene": ("string", True)}, 200),
+    ("get", "/api/v1/staff/me/code", "This seat's personal mini-program code (image/jpeg from getwxacodeunlimit)",
+     STAFF, {}, {}, 200),
+    ("get", "/api/v1/staff/me/stats", "Customers attributed, their orders and amount paid, handovers, median minutes "
+     "ready-to-handover, commission earned/reversed/adjusted/net (from/to: YYYY-MM-DD local, or ISO 8601 with "
+     "offset; default this month)", STAFF, {"from": "string", "to": "string"}, {}, 200),
+    ("get", "/api/v1/staff/leaderboard", "The store's seats ranked by net commission (period: day, week, month or "
+     "YYYY-MM); managers see every figure, clerks ranks and their own", STAFF,
+     {"store_id": "integer", "period": "string"}, {}, 200),
+    ("post", "/api/v1/staff/commission/adjustments", "Manager: a signed ledger adjustment for a seat of their store, "
+     "with a reason", STAFF, {}, {"seat_id": ("integer", True), "amount_fen": ("integer", True),
+                                  "reason": ("string", True)}, 201),
+    ("post", "/api/v1/staff/orders/{order_no}/refund", "Manager: refund a picked-up order (after-sale); its "
+     "commission is reversed when the refund succeeds", STAFF, {"order_no": "string"}, {}, 200),
+    ("post", "/api/v1/staff/payouts", "Manager: pay a seat's net commission (or amount_fen of it) to its WeChat "
+     "balance by merchant transfer; 409 insufficient_commission, 409 seat_not_payable", STAFF, {},
+     {"seat_id": ("integer", True), "amount_fen": ("integer", False)}, 201),
+    ("get", "/api/v1/staff/me/payouts", "The seat's payable commission and payouts; a bill waiting for the clerk "
+     "carries the wx.requestMerchantTransfer fields", STAFF, {}, {}, 200),
+    ("post", "/payments/wechatpay/transfer-notify", "WeChat Pay merchant-transfer notification "
+     "MCHTRANSFER.BILL.FINISHED (204 taken, 4xx FAIL)", WECHAT, {}, {}, 204),
+]
+EXTENSIONS_ISSUE_17 = {
+    "error_codes": {"scene_not_found": "404: the scene is not one of our codes",
+                    "scene_expired": "410: the code was rotated past its grace period, or its seat or store is gone",
+                    "insufficient_commission": "409: more than the seat's payable commission was asked for",
+                    "seat_not_payable": "409: the seat is disabled or not bound to a WeChat account"},
+    "order_statuses": {"picked_up -> refunding": "a manager's after-sale refund (POST /api/v1/staff/orders/{no}/refund)"},
+    "routes": ["POST /api/v1/staff/commission/adjustments", "POST /api/v1/staff/orders/{order_no}/refund",
+               "POST /api/v1/staff/payouts", "GET /api/v1/staff/me/payouts", "POST /payments/wechatpay/transfer-notify"],
+}
+
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -192,6 +228,13 @@ EXTENSIONS["error_codes"].update({
                     "seat, store and client address",
     "pickup_not_found": "404: no pickup of this store has this code (another store's code answers the same)",
 })
+
+
+for _key, _values in EXTENSIONS_ISSUE_17.items():
+    if isinstance(_values, dict):
+        EXTENSIONS[_key].update(_values)
+    else:
+        EXTENSIONS[_key] += _values
 
 
 def document() -> dict[str, Any]:

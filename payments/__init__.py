@@ -11,3 +11,6 @@ def register(app: Flask) -> None:
 
     install(app)
     app.register_blueprint(bp)
+    from payments.transfers import install as install_transfers  # commission payouts (issue 17)
+
+    install_transfers(app)

@@ -19,7 +19,7 @@ def test_the_demo_runs_the_whole_journey(tmp_path):
     for expected in ("1. A follower scans a store's QR code and is welcomed", "【静安寺店】", "order is now: paid",
                      "pickup code", "prepared: ready", "picked_up", "already_redeemed", "已取货",
                      "sends 绑定", "linked", "grants held: sandbox-subscribe-order-paid × 1",
-                     "The journey is complete."):
+                     "attributed to 小李", "net ¥0.00", "The journey is complete."):
         assert expected in out, expected
 
 

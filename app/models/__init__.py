@@ -29,3 +29,11 @@ from app.models.promises import OrderRating, StorePromise  # noqa: E402
 
 __all__ += ["Alliance", "AllianceMember", "COUPON_KINDS", "Coupon", "CouponDefinition", "CouponDefinitionStore",
             "OrderRating", "StorePromise"]
+# Staff attribution and the commission ledger (issue 17).
+from app.models.attribution import (AttributionEvent, AttributionScene, CustomerAttribution,  # noqa: E402
+                                    OrderAttribution)
+from app.models.commission import CommissionEntry, CommissionRule  # noqa: E402
+from app.models.payouts import CommissionPayout  # noqa: E402
+
+__all__ += ["AttributionEvent", "AttributionScene", "CommissionEntry", "CommissionPayout", "CommissionRule",
+            "CustomerAttribution", "OrderAttribution"]

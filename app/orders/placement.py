@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.attribution.service import tag_order
 from app.catalog.stock import reserve
 from app.errors import Conflict, NotFound
 from app.extensions import db
@@ -93,6 +94,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
             raise
         return Placement(earlier, created=False)
     record_creation(order, f"customer:{customer.id}")
+    tag_order(order)  # the seat holding this customer at this store, if any (issue 17)
     clear_lines(customer, store_id, list(lines))
     # Last, so the stock rows (the hot ones in a rush) stay locked only from here to the caller's commit; a short
     # line raises and the caller's rollback undoes the order written above: all or nothing.

@@ -19,7 +19,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.REFUNDING: frozenset({S.REFUNDED, S.REFUND_FAILED}),
     # A person retries it; or WeChat Pay finishes an ABNORMAL refund after all (it is not final).
     S.REFUND_FAILED: frozenset({S.REFUNDING, S.REFUNDED}),
-    S.PICKED_UP: frozenset(),
+    # A manager refunds goods already handed over (after-sale, issue 17): the commission earned on it is reversed.
+    S.PICKED_UP: frozenset({S.REFUNDING}),
     S.REFUNDED: frozenset(),
 }
 

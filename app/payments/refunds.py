@@ -75,6 +75,7 @@ def _reason_text(refund: Refund) -> str:
 
 def apply_refund_state(refund: Refund, state: RefundState, actor: str) -> str:
     """Move the refund and its order on from what WeChat says; a repeat of a final state changes nothing."""
+    from app.commission.ledger import reverse_for_order
     from app.notifications.sending import enqueue_order_notification
 
     status = state.status.lower()
@@ -88,6 +89,7 @@ def apply_refund_state(refund: Refund, state: RefundState, actor: str) -> str:
     # platform, or by apply-abnormal-refund), so SUCCESS is taken from refund_failed too.
     if status == "success" and order.status in (S.REFUNDING.value, S.REFUND_FAILED.value):
         transition(order, S.REFUNDED, "refund_succeeded", actor)
+        reverse_for_order(order, actor)  # commission earned on it goes back, once (issue 17)
         enqueue_order_notification(order, "refunded")
         return "refunded"
     if status in ("abnormal", "closed") and order.status == S.REFUNDING.value:

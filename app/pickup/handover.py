@@ -17,6 +17,7 @@ from typing import Callable
 from sqlalchemy import select, update
 
 from app import jobs
+from app.commission.ledger import earn_for_handover
 from app.errors import ApiError, Conflict, NotFound, RateLimited, invalid_field
 from app.extensions import db
 from app.models import Order, OrderStatus, PickupAttempt, PickupCode, ShippingReport, StaffSeat, utcnow
@@ -169,6 +170,7 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
             db.session.rollback()
             continue
         db.session.add(ShippingReport(order_id=order_id, created_at=now))
+        earn_for_handover(order, seat, now)  # commission, once, with the handover (issue 17)
         enqueue_order_notification(order, "picked_up")
         enqueue_report(order_id)
         from app.coupons.alliances import reward_pickup  # issue 18: a coupon from an ally store

@@ -192,7 +192,12 @@ def run_journey(app, base: str) -> None:
                        ("A second redeem is refused", redeem_again),
                        ("The follower asks 订单 and sees it picked up", ask_orders)):
         j.step(title, run)
-    __import__("app.demo_promises").demo_promises.run_promises(j, app, s)  # issue 18: promises and coupons
+    from micromall_dev.demo_promises import run_promises  # issue 18: promises and coupons
+    from micromall_dev.demo_staff import run_staff_loop  # issue 17: a clerk's code, attribution, commission, reversal
+
+    run_promises(j, app, s)
+
+    run_staff_loop(app, j)
 
 
 @click.command("demo")

@@ -299,3 +299,7 @@ def query_refund(out_refund_no: str) -> Response:
 
 bp.register_blueprint(api)
 bp.register_blueprint(pay_v3_control.bp)
+from wechat_sandbox import pay_v3_transfers  # noqa: E402 (merchant transfers, issue 17)
+
+bp.register_blueprint(pay_v3_transfers.api)
+bp.register_blueprint(pay_v3_transfers.control)

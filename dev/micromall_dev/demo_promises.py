@@ -9,7 +9,7 @@ from typing import Any
 
 def run_promises(j, app, s: dict[str, Any]) -> None:
     from app.coupons.alliances import create_alliance, join
-    from app.demo import expect
+    from micromall_dev.demo import expect
     from app.extensions import db
     from app.promises.lateness import judge_due_orders
     from app.promises.terms import set_terms
