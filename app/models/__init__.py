@@ -17,3 +17,7 @@ __all__ = [
 ]
 __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "StaffInvite", "StaffSeat",
             "StaffSession"]
+from app.models.console import (CONSOLE_ROLES, ConsoleAuditEntry, ConsoleLoginNonce, ConsoleUser,  # noqa: E402
+                                ConsoleUserStore)
+
+__all__ += ["CONSOLE_ROLES", "ConsoleAuditEntry", "ConsoleLoginNonce", "ConsoleUser", "ConsoleUserStore"]
