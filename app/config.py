@@ -102,6 +102,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_REQUEST_BYTES", "largest request body accepted (413 above)", _int, 64 * 1024),
     Setting("STORE_TIMEZONE", "the stores' local time zone, for opening hours", str, "Asia/Shanghai"),
     Setting("JOBS_EAGER", "without Redis: run jobs right after the commit instead of on a thread", _bool, False),
+    Setting("CONSOLE_IDLE_TIMEOUT_S", "merchant console: sign out after this long without a click", _int, 3600),
+    Setting("CONSOLE_IMPORT_MAX_BYTES", "merchant console: largest catalog CSV upload", _int, 4 * 1024 * 1024),
 )
 
 
