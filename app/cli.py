@@ -52,6 +52,9 @@ def prepare_database() -> None:
     upgrade()
     if current_app.config["MICROMALL_ENV"] != "production" and database_is_empty():
         counts = seed_demo()
+        from app.operators.accounts import seed_demo_owner
+
+        seed_demo_owner(current_app.config["MICROMALL_ENV"])
         db.session.commit()
         click.echo(f"Seeded demo data: {counts}")
 
@@ -70,6 +73,11 @@ def serve(no_prepare: bool) -> None:
         _start_periodic_thread(app)
     click.echo(f"micromall listening on http://{host}:{port}  (API: http://{host}:{port}/api/v1, "
                f"WeChat sandbox: {'in-process at /__sandbox__' if app.config['WECHAT_SANDBOX'] else 'off'})")
+    from app.operators.accounts import demo_owner_login
+
+    demo = demo_owner_login(app.config["MICROMALL_ENV"])
+    click.echo(f"merchant console: http://{host}:{port}/console/"
+               + (f"  (demo owner: {demo[0]} / {demo[1]})" if demo else ""))
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -147,3 +147,27 @@ def require_writer(user: ConsoleUser) -> None:
 def require_owner(user: ConsoleUser) -> None:
     if user.role != "owner":
         raise Forbidden("只有店主可以这样做。", code="owner_only")
+
+
+# --- the development demo owner ---------------------------------------------------------------------------------
+DEMO_OWNER = ("demo", "demo-owner-pass")  # development demo data only: never seeded in production or testing
+
+
+def seed_demo_owner(environment: str) -> bool:
+    """In development, an owner with a known password, so a newcomer signs in to the console at once."""
+    if environment != "development":
+        return False
+    if db.session.scalar(select(ConsoleUser.id).where(ConsoleUser.username == DEMO_OWNER[0])) is not None:
+        return False
+    create_user(DEMO_OWNER[0], "owner", password=DEMO_OWNER[1], must_change=False)
+    return True
+
+
+def demo_owner_login(environment: str) -> tuple[str, str] | None:
+    """The demo owner's login while it still has the demo password (development only), for `micromall serve`."""
+    if environment != "development":
+        return None
+    user = db.session.scalar(select(ConsoleUser).where(ConsoleUser.username == DEMO_OWNER[0]))
+    if user is None or not check_password_hash(user.password_hash, DEMO_OWNER[1]):
+        return None
+    return DEMO_OWNER

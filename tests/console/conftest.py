@@ -66,3 +66,12 @@ def manager_of_a(client, make_user, shops):
 def post(client, path: str, data: dict | None = None, **kwargs):
     """A form POST with the CSRF token of the signed-in session."""
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, "/console/today")}, **kwargs)
+
+
+from tests.pickup.conftest import Shop, paid_order, run_jobs  # noqa: E402,F401  (the pickup suite's fixtures)
+
+
+@pytest.fixture
+def paid_at(paid_order, shops):
+    """paid_at(store_id) -> PaidOrder: an order placed and paid at that store through the API."""
+    return lambda store_id, openid="alice": paid_order(Shop(store_id, shops.sku_id), openid)
