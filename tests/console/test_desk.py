@@ -103,8 +103,8 @@ def test_viewer_reads_but_changes_nothing(client, make_user, shops, paid_at, app
 
 
 def test_user_text_is_escaped(owner, shops, app):
-    with app.app_context():
-        db.session.get(Product, db.session.scalar(select(Product.id))).title = "<script>alert(1)</script>"
-        db.session.commit()
+    # In the test's own app context, which the client's requests share (no stale MariaDB snapshot).
+    db.session.get(Product, db.session.scalar(select(Product.id))).title = "<script>alert(1)</script>"
+    db.session.commit()
     page = owner.get("/console/catalog").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
