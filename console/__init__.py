@@ -15,7 +15,7 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from console import views_catalog, views_desk, views_money, views_oa, views_stores  # noqa: F401  (routes on the blueprint)
+    from console import views_catalog, views_desk, views_money, views_oa, views_scan, views_stores  # noqa: F401  (routes on the blueprint)
     from console.auth import bp
     from console.cli import console_cli
 

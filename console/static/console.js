@@ -22,6 +22,16 @@
     }, seconds * 1000);
   }
 
+  var scan = document.getElementById("scan");
+  if (scan && scan.dataset.status) {
+    setInterval(function () {
+      fetch(scan.dataset.status, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.json(); })
+        .then(function (body) { if (body.signed_in && body.next) { window.location.assign(body.next); } })
+        .catch(function () {});
+    }, 2000);
+  }
+
   function save(form) {
     var input = form.querySelector("input:not([type=hidden])");
     if (input.value === input.dataset.saved) { return; }
