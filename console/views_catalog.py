@@ -3,25 +3,21 @@ then import) and CSV export. Stock of a store: its managers and the owner; price
 owner."""
 from __future__ import annotations
 
-import io
-import os
-import re
-import secrets
 from decimal import Decimal, InvalidOperation
 
 from flask import Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from app.catalog import admin as catalog_admin
-from app.catalog.importer import ImportFailed, apply_rows, parse_rows
+from app.catalog import import_job
 from app.errors import InvalidRequest, NotFound
 from app.extensions import db
+from app.models import ConsoleImport
 from app.operators import accounts
 from app.operators.audit import record
 from console.auth import bp, owner_required, wants_json, writer_required
 from console.forms import ImportForm, PriceForm, StockForm
 
 PREVIEW_ROWS = 50
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
 
 
 @bp.route("/catalog")
@@ -82,18 +78,6 @@ def export_catalog():
                     headers={"Content-Disposition": "attachment; filename=catalog.csv"})
 
 
-def _upload_dir() -> str:
-    path = os.path.join(current_app.instance_path, "console-imports")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def _upload_path(token: str) -> str:
-    if not _TOKEN.match(token):
-        raise NotFound("导入文件不存在或已过期。")
-    return os.path.join(_upload_dir(), f"{token}.csv")
-
-
 @bp.before_app_request
 def _larger_uploads():
     # The API's body cap (MAX_REQUEST_BYTES) is small on purpose; the owner's catalog upload gets its own.
@@ -109,37 +93,38 @@ def import_catalog():
         status = 400 if request.method == "POST" else 200
         return render_template("console/import.html", form=form, preview=None), status
     text = catalog_admin.decode_upload(form.file.data.read())
-    problems, rows = [], []
-    try:
-        rows = parse_rows(io.StringIO(text, newline=""))
-    except ImportFailed as failed:
-        problems = failed.problems
-    token = None
-    if not problems and rows:
-        token = secrets.token_urlsafe(18)
-        with open(_upload_path(token), "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    elif not problems:
-        problems = ["文件里没有数据行。"]
-    return render_template("console/import.html", form=form, preview=rows[:PREVIEW_ROWS], total=len(rows),
-                           problems=problems, token=token), 200 if not problems else 422
-
-
-@bp.route("/catalog/import/<token>", methods=["POST"])
-@owner_required
-def confirm_import(token: str):
-    path = _upload_path(token)
-    if not os.path.exists(path):
-        raise NotFound("导入文件不存在或已过期，请重新上传。")
-    with open(path, encoding="utf-8", newline="") as handle:
-        try:
-            rows = parse_rows(handle)  # again: the catalog or the stores may have changed since the preview
-        except ImportFailed as failed:
-            return render_template("console/import.html", form=ImportForm(), preview=[], total=0,
-                                   problems=failed.problems, token=None), 422
-    count = apply_rows(rows)
-    record(g.operator, "catalog.import", f"import:{token[:8]}", None, {"rows": count})
+    row, rows, problems = import_job.check(text, form.file.data.filename or "", g.operator.id)
     db.session.commit()
-    os.remove(path)
-    flash(f"已导入 {count} 行。", "info")
-    return redirect(url_for("console.catalog"))
+    return render_template("console/import.html", form=form, preview=rows[:PREVIEW_ROWS], total=len(rows),
+                           problems=problems, upload=row), 200 if not problems else 422
+
+
+@bp.route("/catalog/imports/<int:import_id>/run", methods=["POST"])
+@owner_required
+def confirm_import(import_id: int):
+    row = import_job.queue_import(import_id, g.operator.id)
+    record(g.operator, "catalog.import", f"import:{row.id}", None, {"rows": row.total_rows, "file": row.filename})
+    db.session.commit()
+    return redirect(url_for("console.import_progress", import_id=row.id))
+
+
+def _own_import(import_id: int) -> ConsoleImport:
+    row = db.session.get(ConsoleImport, import_id)
+    if row is None or row.user_id != g.operator.id:
+        raise NotFound("导入不存在。")
+    return row
+
+
+@bp.route("/catalog/imports/<int:import_id>")
+@owner_required
+def import_progress(import_id: int):
+    row = _own_import(import_id)
+    return render_template("console/import_progress.html", upload=row, done=import_job.progress(row))
+
+
+@bp.route("/catalog/imports/<int:import_id>.json")
+@owner_required
+def import_progress_json(import_id: int):
+    row = _own_import(import_id)
+    return jsonify({"status": row.status, "done": import_job.progress(row), "total": row.total_rows,
+                    "message": row.message if row.status == "failed" else ""})

@@ -17,7 +17,8 @@ __all__ = [
 ]
 __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "StaffInvite", "StaffSeat",
             "StaffSession"]
-from app.models.console import (CONSOLE_ROLES, ConsoleAuditEntry, ConsoleLoginNonce, ConsoleUser,  # noqa: E402
-                                ConsoleUserStore)
+from app.models.console import (CONSOLE_ROLES, ConsoleAuditEntry, ConsoleImport, ConsoleLoginNonce,  # noqa: E402
+                                ConsoleUser, ConsoleUserStore)
 
-__all__ += ["CONSOLE_ROLES", "ConsoleAuditEntry", "ConsoleLoginNonce", "ConsoleUser", "ConsoleUserStore"]
+__all__ += ["CONSOLE_ROLES", "ConsoleAuditEntry", "ConsoleImport", "ConsoleLoginNonce", "ConsoleUser",
+            "ConsoleUserStore"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -71,3 +72,21 @@ class ConsoleLoginNonce(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConsoleImport(db.Model):
+    """A catalog CSV an owner uploaded: checked (preview), then imported by a background job, all or nothing. The
+    file is kept here, not on one web host's disk, so any worker can run the import."""
+
+    __tablename__ = "console_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    # MEDIUMTEXT on MySQL (16 MiB): TEXT stops at 64 KiB, a few hundred lines.
+    content: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql"))
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="previewed")  # previewed, queued, done, failed
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -32,6 +32,23 @@
     }, 2000);
   }
 
+  var progress = document.getElementById("import-progress");
+  if (progress && progress.dataset.poll) {
+    var labels = {queued: "导入中", done: "已完成", failed: "失败，未导入任何数据"};
+    var timer = setInterval(function () {
+      fetch(progress.dataset.poll, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.json(); })
+        .then(function (body) {
+          document.getElementById("import-bar").value = body.done;
+          document.getElementById("import-done").textContent = body.done;
+          document.getElementById("import-status").textContent = labels[body.status] || body.status;
+          document.getElementById("import-message").textContent = body.message || "";
+          if (body.status === "done" || body.status === "failed") { clearInterval(timer); }
+        })
+        .catch(function () {});
+    }, 1000);
+  }
+
   function save(form) {
     var input = form.querySelector("input:not([type=hidden])");
     if (input.value === input.dataset.saved) { return; }

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Product, Sku, StaffSeat, Store, StoreStock
-from tests.console.conftest import csrf_token, post
+from tests.console.conftest import csrf_token, post, run_jobs
 
 CSV = "category,title,spec,price_fen,store_id,stock\n饮品/果汁,橙汁,大杯,1500,{a},20\n饮品/果汁,橙汁,小杯,1200,{a},8\n"
 
@@ -26,16 +26,20 @@ def test_import_preview_then_import(owner, shops, app, encoding):
     preview = _upload(owner, CSV.format(a=shops.store_a).encode(encoding))
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "橙汁" in page and "饮品/果汁" in page
-    token = re.search(r"/console/catalog/import/([A-Za-z0-9_-]+)", page).group(1)
+    run = re.search(r"/console/catalog/imports/(\d+)/run", page).group(1)
     with app.app_context():
         assert db.session.scalar(select(Product).where(Product.title == "橙汁")) is None  # nothing yet
-    done = post(owner, f"/console/catalog/import/{token}")
-    assert done.status_code == 302
+    done = post(owner, f"/console/catalog/imports/{run}/run")
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/console/catalog/imports/{run}")
+    run_jobs(app)  # with Redis the job waits in RQ; without it, it ran after the commit
+    progress = owner.get(f"/console/catalog/imports/{run}.json").get_json()
+    assert progress == {"status": "done", "done": 2, "total": 2, "message": ""}
+    assert "<progress" in owner.get(f"/console/catalog/imports/{run}").get_data(as_text=True)
     with app.app_context():
         skus = db.session.scalars(select(Sku).join(Product).where(Product.title == "橙汁")).all()
         assert sorted(s.price_fen for s in skus) == [1200, 1500]
         assert db.session.get(StoreStock, (shops.store_a, skus[0].id)).quantity in (20, 8)
-    assert post(owner, f"/console/catalog/import/{token}").status_code == 404  # used once
+    assert post(owner, f"/console/catalog/imports/{run}/run").status_code == 409  # imported once
 
 
 def test_import_names_every_bad_line_and_imports_nothing(owner, shops, app):

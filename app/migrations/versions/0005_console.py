@@ -7,6 +7,7 @@ Create Date: 2026-12-01 15:10:00
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 import app.models.types
 
@@ -71,16 +72,25 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['console_users.id'], name=op.f('fk_console_login_nonces_user_id_console_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('nonce_hash', name=op.f('pk_console_login_nonces'))
     )
+    op.create_table('console_imports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('content', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
+    sa.Column('total_rows', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', app.models.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['console_users.id'], name=op.f('fk_console_imports_user_id_console_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_console_imports'))
+    )
+    with op.batch_alter_table('console_imports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_console_imports_user_id'), ['user_id'], unique=False)
 
 
 def downgrade():
-    op.drop_table('console_login_nonces')
-    with op.batch_alter_table('console_audit_log', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_console_audit_log_user_id'))
-        batch_op.drop_index(batch_op.f('ix_console_audit_log_store_id'))
-        batch_op.drop_index(batch_op.f('ix_console_audit_log_at'))
-    op.drop_table('console_audit_log')
-    with op.batch_alter_table('console_user_stores', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_console_user_stores_store_id'))
-    op.drop_table('console_user_stores')
-    op.drop_table('console_users')
+    # Dropping a table drops its indexes; MySQL refuses to drop an index a foreign key needs first.
+    for table in ('console_imports', 'console_login_nonces', 'console_audit_log', 'console_user_stores',
+                  'console_users'):
+        op.drop_table(table)
