@@ -129,6 +129,30 @@ def disable_staff(seat_id: int):
     return redirect(url_for("console.staff", store=seat.store_id))
 
 
+@bp.route("/staff/<int:seat_id>/role", methods=["POST"])
+@writer_required
+def change_staff_role(seat_id: int):
+    seat = _seat(seat_id)
+    accounts.require_owner(g.operator)  # who is a store's manager is the owner's call
+    before, after = staff_service.change_role(seat, request.form.get("role", ""))
+    record(g.operator, "staff.role", f"seat:{seat.id}", {"role": before}, {"role": after}, seat.store_id)
+    db.session.commit()
+    flash("角色已修改。", "info")
+    return redirect(url_for("console.staff", store=seat.store_id))
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+@owner_required
+def disable_user(user_id: int):
+    user = db.session.get(ConsoleUser, user_id)
+    if user is None:
+        raise NotFound("账号不存在。")
+    accounts.disable_user(user, g.operator)
+    db.session.commit()
+    flash("账号已停用。", "info")
+    return redirect(url_for("console.users"))
+
+
 @bp.route("/users", methods=["GET", "POST"])
 @owner_required
 def users():

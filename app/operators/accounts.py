@@ -171,3 +171,13 @@ def demo_owner_login(environment: str) -> tuple[str, str] | None:
     if user is None or not check_password_hash(user.password_hash, DEMO_OWNER[1]):
         return None
     return DEMO_OWNER
+
+
+def disable_user(user: ConsoleUser, actor: ConsoleUser) -> None:
+    """Signs the user out everywhere at once (the session epoch moves) and keeps them out. Flushes."""
+    if user.id == actor.id:
+        raise Conflict("不能停用自己的账号。", code="cannot_disable_self")
+    user.active = False
+    user.session_epoch += 1
+    record(actor, "user.disable", f"console_user:{user.id}", {"active": True}, {"active": False})
+    db.session.flush()

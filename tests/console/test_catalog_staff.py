@@ -112,3 +112,28 @@ def test_invite_shows_the_code_once_with_a_qr_and_it_binds(owner, shops, client,
     assert post(owner, f"/console/staff/{seat.id}/disable").status_code == 302
     with app.app_context():
         assert not db.session.get(StaffSeat, seat.id).active
+
+
+def test_owner_changes_a_seat_role_and_a_manager_cannot(owner, shops, app):
+    from app.staff.service import create_seat
+
+    seat = create_seat(shops.store_a, "clerk", "小李")
+    db.session.commit()
+    assert post(owner, f"/console/staff/{seat.id}/role", {"role": "manager"}).status_code == 302
+    assert post(owner, f"/console/staff/{seat.id}/role", {"role": "boss"}).status_code == 400
+    db.session.commit()
+    assert db.session.get(StaffSeat, seat.id).role == "manager"
+
+
+def test_owner_creates_and_disables_a_console_user(owner, shops, app):
+    page = post(owner, "/console/users", {"username": "newmgr", "role": "manager", "stores": shops.store_a})
+    password = re.search(r'<p class="code">([^<]+)</p>', page.get_data(as_text=True)).group(1)
+    other = app.test_client()
+    from tests.console.conftest import sign_in
+    assert sign_in(other, "newmgr", password).status_code == 302
+    from app.models import ConsoleUser
+    db.session.commit()
+    user_id = db.session.scalar(select(ConsoleUser.id).where(ConsoleUser.username == "newmgr"))
+    assert post(owner, f"/console/users/{user_id}/disable").status_code == 302
+    assert other.get("/console/password").status_code == 302  # signed out at once
+    assert sign_in(other, "newmgr", password).status_code == 401
