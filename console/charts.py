@@ -21,7 +21,7 @@ def grouped_bars(categories: list[str], series: list[tuple[str, list[float]]], u
         y = pad_top + plot_h - plot_h * tick / 4
         parts.append(f'<line x1="{pad_left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#e5e6eb"/>')
         parts.append(f'<text x="{pad_left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#86909c">'
-                     f'{value:.0f}</text>')
+                     f'{round(value, 1):g}</text>')
     for i, category in enumerate(categories):
         x0 = pad_left + i * group_w + 3
         for j, (name, values) in enumerate(series):

@@ -142,6 +142,15 @@ def test_a_day_at_the_console(app, app_ctx, live, browser, shots, paid_order, tm
     assert len(code.replace("-", "")) == 16 and d.find_elements(By.CSS_SELECTOR, "#invite svg")
     shots(d, "staff")
 
+    # Money, the dashboard's charts, the official account: pages that only read.
+    for page, name in (("nav-money", "money"), ("nav-dashboard", "dashboard"),
+                       ("nav-official_account", "official-account")):
+        d.find_element(By.ID, page).click()
+        wait(d, EC.presence_of_element_located((By.TAG_NAME, "h1")))
+        shots(d, name)
+        if name == "dashboard":
+            assert d.find_elements(By.CSS_SELECTOR, "#chart-orders svg rect")
+
     # A manager of the second store is refused the first store's page.
     create_user("mgr", "manager", [second], password="manager-password-1", must_change=False)
     db.session.commit()
