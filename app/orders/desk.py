@@ -57,7 +57,7 @@ def today_board(store_id: int, now: datetime | None = None) -> Board:
         if order.status != S.PICKED_UP.value and code is not None and code.redeemed_at is None \
                 and code.expires_at <= now + NO_SHOW_HORIZON:
             board.no_shows_soon.append((order, code))
-    board.picked_up.sort(key=lambda row: row[1].redeemed_at if row[1] else order.created_at, reverse=True)
+    board.picked_up.sort(key=lambda row: row[1].redeemed_at if row[1] else row[0].created_at, reverse=True)
     return board
 
 

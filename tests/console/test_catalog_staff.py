@@ -137,3 +137,11 @@ def test_owner_creates_and_disables_a_console_user(owner, shops, app):
     assert post(owner, f"/console/users/{user_id}/disable").status_code == 302
     assert other.get("/console/password").status_code == 302  # signed out at once
     assert sign_in(other, "newmgr", password).status_code == 401
+
+
+def test_a_large_catalog_upload_passes_the_api_body_cap(owner, shops, app):
+    lines = "".join(f"零食,饼干{n},一盒,{100 + n},,\n" for n in range(3000))
+    data = ("category,title,spec,price_fen,store_id,stock\n" + lines).encode()
+    assert len(data) > app.config["MAX_REQUEST_BYTES"]
+    response = _upload(owner, data)
+    assert response.status_code == 200 and "3000" in response.get_data(as_text=True)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import Store
 from app.orders.dashboard import percentile
-from tests.console.conftest import post
+from tests.console.conftest import post, run_jobs
 
 
-def test_money_shows_payments_per_day_and_store_and_failed_refunds(owner, shops, paid_at):
+def test_money_shows_payments_per_day_and_store_and_failed_refunds(owner, shops, paid_at, app):
     order = paid_at(shops.store_a)
     page = owner.get("/console/money").get_data(as_text=True)
     assert "甲店" in page and "¥28.00" in page and "没有需要人工处理的退款" in page
     # A refund the sandbox refuses (the order was paid behind its back) needs a person: listed with a retry.
     post(owner, f"/console/orders/{order.order_no}/refund", {"reason": "顾客要求"})
+    run_jobs(app)
     page = owner.get("/console/money").get_data(as_text=True)
     assert order.order_no in page and "重试退款" in page
     csv_text = owner.get("/console/money.csv").get_data().decode("utf-8-sig")

@@ -31,6 +31,7 @@ def test_bind_then_scan_to_login(app, client, make_user, shops, follower):
     assert page.status_code == 200 and client.get("/console/wechat/bind.png").data.startswith(b"\x89PNG")
     reply = follower.subscribe("o-boss", "login_" + _nonce(client, "bind_nonce")).reply["Content"]
     assert "已绑定" in reply
+    db.session.commit()  # the client shares this test's session: end its MariaDB snapshot to see the callback's rows
     assert client.get("/console/wechat/bind/status").get_json()["signed_in"] is True
     db.session.commit()
     assert db.session.scalar(db.select(ConsoleUser.wechat_openid)) == "o-boss"
@@ -41,6 +42,7 @@ def test_bind_then_scan_to_login(app, client, make_user, shops, follower):
     assert browser.get("/console/login/scan/status").get_json() == {"signed_in": False}
     scene = "login_" + _nonce(browser, "scan_nonce")
     assert "已确认登录" in follower.scan("o-boss", scene).reply["Content"]
+    db.session.commit()
     status = browser.get("/console/login/scan/status").get_json()
     assert status["signed_in"] is True
     assert browser.get("/console/today").status_code == 200
