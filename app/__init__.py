@@ -85,6 +85,9 @@ def _register_adapters(app: Flask) -> None:
     register_miniprogram_api(app)
     register_official_account(app)
     register_payments(app)
+    from console import register as register_console
+
+    register_console(app)
 
 
 def _engine_options(url: str, timeout_s: int = 5) -> dict[str, Any]:

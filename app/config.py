@@ -120,6 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ATTRIBUTION_SCENE_GRACE_D", "days a rotated staff or store code keeps working", _int, 30),
     Setting("PAYOUT_TRANSFER_SCENE_ID", "WeChat Pay merchant-transfer scene of commission payouts (1005: 佣金报酬)",
             str, "1005"),
+    Setting("CONSOLE_IDLE_TIMEOUT_S", "merchant console: sign out after this long without a click", _int, 3600),
+    Setting("CONSOLE_IMPORT_MAX_BYTES", "merchant console: largest catalog CSV upload", _int, 4 * 1024 * 1024),
 )
 
 

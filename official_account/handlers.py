@@ -15,6 +15,7 @@ from app.followers.rules import match_rule, normalise
 from app.followers.linking import issue_link_token
 from app.followers.unionid import link_quickly_or_later
 from app.models import Customer, Follower, Store
+from app.operators import scan_login
 from official_account import answers
 from official_account.answers import Answer
 
@@ -83,6 +84,9 @@ def on_location(message: BaseMessage, follower: Follower) -> Answer:
 
 def on_subscribe(message: BaseMessage) -> Answer:
     """subscribe and subscribe_scan: a QR scene `store_<id>` attributes the follower and adds the store's card."""
+    if scan_login.is_login_scene(getattr(message, "scene_id", None)):  # the merchant console's scan-to-login
+        followers.subscribe(message.source, None)
+        return scan_login.confirm_scan(message.scene_id, message.source)
     store_id = followers.store_id_from_scene(getattr(message, "scene_id", None))
     follower = followers.subscribe(message.source, store_id)
     link_quickly_or_later(follower)
@@ -99,6 +103,8 @@ def on_event(message: BaseMessage) -> Answer | None:
         followers.unsubscribe(message.source)
         return None
     follower = followers.follower_by_openid(message.source)
+    if event == "scan" and scan_login.is_login_scene(message.scene_id):
+        return scan_login.confirm_scan(message.scene_id, message.source)
     if event == "scan":
         store_id = followers.store_id_from_scene(message.scene_id)
         return answers.store_card(db.session.get(Store, store_id)) if store_id is not None else None

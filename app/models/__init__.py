@@ -37,3 +37,8 @@ from app.models.payouts import CommissionPayout  # noqa: E402
 
 __all__ += ["AttributionEvent", "AttributionScene", "CommissionEntry", "CommissionPayout", "CommissionRule",
             "CustomerAttribution", "OrderAttribution"]
+from app.models.console import (CONSOLE_ROLES, ConsoleAuditEntry, ConsoleImport, ConsoleLoginNonce,  # noqa: E402
+                                ConsoleUser, ConsoleUserStore)
+
+__all__ += ["CONSOLE_ROLES", "ConsoleAuditEntry", "ConsoleImport", "ConsoleLoginNonce", "ConsoleUser",
+            "ConsoleUserStore"]

@@ -148,3 +148,15 @@ def seat_for_token(token: str) -> StaffSeat:
     if seat is None or not seat.active:
         raise Unauthenticated("This staff seat has been disabled; log in again.")
     return seat
+
+
+def change_role(seat: StaffSeat, role: str) -> tuple[str, str]:
+    """clerk <-> manager; (before, after). A disabled seat stays as it is. Flushes."""
+    if role not in STAFF_ROLES:
+        raise ApiError(f"role must be one of {STAFF_ROLES}", {"fields": {"role": "unknown"}})
+    if not seat.active:
+        raise Conflict("This staff seat is disabled.", {"seat_id": seat.id}, code="seat_disabled")
+    before = seat.role
+    seat.role = role
+    db.session.flush()
+    return before, role

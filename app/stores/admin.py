@@ -42,3 +42,26 @@ def create_store(name: str, address: str, latitude: float, longitude: float, pho
     db.session.add(store)
     db.session.flush()
     return store
+
+
+def store_snapshot(store: Store) -> dict:
+    return {"name": store.name, "address": store.address, "latitude": store.latitude, "longitude": store.longitude,
+            "phone": store.phone, "active": store.active,
+            "hours": [(h.weekday, h.open_min, h.close_min) for h in store.hours]}
+
+
+def update_store(store: Store, name: str, address: str, latitude: float, longitude: float, phone: str,
+                 hours: str | None, active: bool) -> tuple[dict, dict]:
+    """Edit a store (the console); (before, after) for the audit log. Raises ValueError on bad input. Flushes."""
+    if not name.strip() or not address.strip():
+        raise ValueError("name and address must not be empty")
+    if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
+        raise ValueError("latitude must be in -90..90 and longitude in -180..180")
+    new_hours = parse_hours(hours) if hours is not None and hours.strip() else None
+    before = store_snapshot(store)
+    store.name, store.address, store.phone, store.active = name.strip(), address.strip(), phone.strip(), active
+    store.latitude, store.longitude = latitude, longitude
+    if new_hours is not None:
+        store.hours = [StoreHours(weekday=d, open_min=o, close_min=c) for d, o, c in new_hours]
+    db.session.flush()
+    return before, store_snapshot(store)

@@ -24,6 +24,9 @@ def prepare_database() -> None:
     upgrade()
     if current_app.config["MICROMALL_ENV"] != "production" and database_is_empty():
         counts = seed_demo()
+        from app.operators.accounts import seed_demo_owner
+
+        seed_demo_owner(current_app.config["MICROMALL_ENV"])  # the console's demo login, development only
         db.session.commit()
         click.echo(f"Seeded demo data: {counts}")
 
@@ -60,6 +63,12 @@ def serve(host: str, port: int | None, no_prepare: bool) -> None:
         f"at {app.config['WECHAT_API_BASE_URL']}" if app.config["WECHAT_SANDBOX"] else "off")
     click.echo(f"micromall listening on http://{host}:{port}  (API: http://{host}:{port}/api/v1, "
                f"WeChat sandbox: {sandbox})")
+    from app.operators.accounts import demo_owner_login
+
+    with app.app_context():
+        demo = demo_owner_login(app.config["MICROMALL_ENV"])
+    click.echo(f"merchant console: http://{host}:{port}/console/"
+               + (f"  (demo owner: {demo[0]} / {demo[1]})" if demo else ""))
     if host not in (LOOPBACK, "localhost", "::1"):
         click.echo(f"warning: the development server on {host} is reachable from other machines", err=True)
     from werkzeug.serving import run_simple

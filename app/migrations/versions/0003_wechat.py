@@ -1,7 +1,7 @@
 """WeChat fidelity: subscription grants, follower-link tokens, shipping failure reason, payment closed_at
 
 Revision ID: 0003_wechat
-Revises: 0001
+Revises: 0002_security
 """
 from alembic import op
 import sqlalchemy as sa

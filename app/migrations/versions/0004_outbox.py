@@ -1,7 +1,7 @@
 """job outbox: every background job is a row written in the transaction that causes it
 
 Revision ID: 0004_outbox
-Revises: 0001
+Revises: 0003_wechat
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,7 +1,7 @@
 """staff attribution commission ledger and payouts
 
 Revision ID: 0006_staff_attribution
-Revises: 0001
+Revises: 0005_promises_coupons
 Create Date: 2026-12-01 15:17:17.674342
 
 """
@@ -13,7 +13,7 @@ import app.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0006_staff_attribution'
-down_revision = "0007_promises_coupons"
+down_revision = '0005_promises_coupons'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """promises, ratings, coupons, alliances
 
-Revision ID: 0007_promises_coupons
-Revises: 0001
+Revision ID: 0005_promises_coupons
+Revises: 0004_outbox
 Create Date: 2026-12-01 15:00:50.916366
 
 """
@@ -12,8 +12,8 @@ import app.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_promises_coupons'
-down_revision = "0004_outbox"
+revision = '0005_promises_coupons'
+down_revision = '0004_outbox'
 branch_labels = None
 depends_on = None
 
