@@ -189,6 +189,10 @@ def init_app(app: Flask) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        # SQLAlchemy fires after_commit for a SAVEPOINT's release too (the job key's begin_nested in enqueue): the
+        # rows are not committed yet, and a worker that looked now would find nothing to run.
+        return
     for app, row_id in session.info.pop(_NEW_ROWS_KEY, []):
         try:
             hand_over(app, row_id)
