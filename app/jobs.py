@@ -189,6 +189,8 @@ def init_app(app: Flask) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (SQLAlchemy sends after_commit for it too): the rows are not committed yet
     for app, row_id in session.info.pop(_NEW_ROWS_KEY, []):
         try:
             hand_over(app, row_id)
