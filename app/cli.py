@@ -109,12 +109,16 @@ def _register_dev_commands(app: Flask) -> None:
 @with_appcontext
 def worker(burst: bool, no_cron: bool) -> None:
     """An RQ worker inside the app context, with the outbox relay and periodic jobs loop on a thread."""
-    from rq import SimpleWorker
+    from redis import Redis
+    from rq import Queue, SimpleWorker
 
-    from app.jobs import queue
+    from app.jobs import QUEUE_NAME, queue
     from app.jobs_relay import start_thread
 
-    q = queue()
+    queue()  # fails clearly without REDIS_URL
+    # The worker's own connection: RQ lengthens its socket timeout for the blocking dequeue, and the relay thread
+    # must keep the app's short one (a frozen Redis must not hold it for minutes).
+    q = Queue(QUEUE_NAME, connection=Redis.from_url(current_app.config["REDIS_URL"]))
     if not no_cron and not burst:
         start_thread(current_app._get_current_object())  # type: ignore[attr-defined]
     # SimpleWorker runs jobs in this process, inside this app context: no fork, and the engine's pool is not

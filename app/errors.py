@@ -94,6 +94,25 @@ _HTTP_CODES = {400: "invalid_request", 401: "unauthenticated", 403: "forbidden",
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.teardown_appcontext
+    def _end_session_safely(_exc) -> None:
+        # Registered after Flask-SQLAlchemy's own teardown, so it runs first: ending the session rolls back, and on
+        # a database that just froze or died that ROLLBACK fails after the answer was made; without this the
+        # error escapes the app and the client gets a bare 500 instead of the answer.
+        from app.extensions import db
+
+        try:
+            db.session.remove()
+        except Exception as err:
+            if infrastructure_failure(err) is None:
+                raise
+            current_app.logger.warning("session ended without its ROLLBACK (%s)", type(err).__name__)
+            drop_connections()
+            try:
+                db.session.remove()
+            except Exception:  # already closed; nothing is left to release
+                pass
+
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
         _rollback()
@@ -145,4 +164,9 @@ def _rollback() -> None:
     """An error never leaves half a change behind: whatever the request flushed is undone before it answers."""
     from app.extensions import db
 
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except Exception as err:  # the database went away meanwhile: the transaction died with its connection
+        if infrastructure_failure(err) is None:
+            raise
+        drop_connections()

@@ -60,3 +60,20 @@ def test_the_notify_endpoints_answer_wechat_pays_fail_shape(app_config, monkeypa
         response = app.test_client().post(path, data=b"{}", content_type="application/json")
         assert response.status_code == 503 and response.headers["Retry-After"] == "5"
         assert set(response.get_json()) == {"code", "message"} and response.get_json()["code"] == "FAIL"
+
+
+@sqlite_only
+def test_a_rollback_failing_at_the_end_of_a_request_does_not_turn_the_answer_into_a_500(app, monkeypatch):
+    from app.extensions import db
+
+    real_remove, calls = db.session.remove, []
+
+    def remove_on_a_frozen_database():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("ROLLBACK", {}, Exception("Lost connection to MySQL server during query"))
+        real_remove()
+
+    monkeypatch.setattr(db.session, "remove", remove_on_a_frozen_database)
+    assert app.test_client().get("/healthz").status_code == 200
+    assert len(calls) >= 2

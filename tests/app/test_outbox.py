@@ -62,6 +62,16 @@ def test_the_row_is_written_with_the_change_and_dropped_with_a_rollback(app_ctx)
 
 
 @sqlite_only
+def test_a_released_savepoint_is_not_the_commit(app_ctx):
+    jobs.enqueue(record, "first", job_id="a")  # its own savepoint, released at once
+    with db.session.begin_nested():
+        jobs.enqueue(record, "second")
+    assert CALLS == []  # SQLAlchemy sends after_commit for a savepoint too: nothing may run before the commit
+    db.session.commit()
+    assert sorted(CALLS) == [("first",), ("second",)]
+
+
+@sqlite_only
 def test_a_job_key_deduplicates_while_it_waits_and_is_released_when_it_ends(app_ctx, monkeypatch):
     monkeypatch.setattr(jobs, "hand_over", lambda app, row_id: None)  # the fast path is lost
     assert jobs.enqueue(record, 1, job_id="k") is not None
