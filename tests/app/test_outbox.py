@@ -128,14 +128,3 @@ def test_micromall_reconcile_runs_every_sweep_once(app_ctx):
     assert names == ["reconcile_pending_payments", "expire_due_orders", "sweep_refunds", "sweep_unclosed_orders",
                      "sweep_stuck_notifications", "report_unreported_pickups"]
 
-
-@sqlite_only
-def test_keyed_jobs_are_handed_over_at_the_commit_not_at_their_savepoint(app_ctx):
-    # enqueue(job_id=…) adds its row in a SAVEPOINT, and SQLAlchemy fires after_commit for a SAVEPOINT's release:
-    # a hand-over then would run the job before its row is committed, find nothing, and leave it to the relay.
-    jobs.enqueue(record, 1, job_id="first")
-    jobs.enqueue(record, 2, job_id="second")
-    assert CALLS == []
-    db.session.commit()
-    assert sorted(CALLS) == [(1,), (2,)]
-    assert [row.status for row in rows()] == ["done", "done"]
