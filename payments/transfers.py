@@ -68,7 +68,8 @@ class WeChatPayTransfers:
 def transfer_notify():
     from payments.notify_views import _receive
 
-    return _receive(handle_transfer_notification, transfer_state_from)
+    # Merchant-transfer notifications are MCHTRANSFER.BILL.FINISHED; any other kind is refused before it is recorded.
+    return _receive(handle_transfer_notification, transfer_state_from, "MCHTRANSFER.")
 
 
 def install(app: Flask) -> None:

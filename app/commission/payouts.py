@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from app import jobs
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models import CommissionEntry, CommissionPayout, StaffSeat, utcnow
+from app.models import CommissionEntry, CommissionPayout, StaffSeat, TransferNotification, utcnow
 from app.models.payouts import FINAL_PAYOUT_STATES, RELEASED_PAYOUT_STATES
 from app.payments.gateway import GatewayError
 
@@ -138,20 +138,21 @@ def handle_transfer_notification(notification_id: str, event_type: str, state: T
     """MCHTRANSFER.BILL.FINISHED, verified and decrypted by the adapter: recorded once by its id, applied once."""
     from app.payments.notifications import _claim, _finish
 
-    # The notification log's out_refund_no column holds the bill number for these (both are "the other number").
-    claimed = _claim(notification_id, event_type, out_trade_no=None, out_refund_no=state.out_bill_no)
+    # The record's out_refund_no column holds the bill number (both are "the other number").
+    claimed = _claim(TransferNotification, notification_id, event_type, out_trade_no=None,
+                     out_refund_no=state.out_bill_no)
     if claimed:
         return claimed
     payout = db.session.scalar(select(CommissionPayout).where(CommissionPayout.out_bill_no == state.out_bill_no))
     if state.mchid != transfer_gateway().mchid:
-        return _finish(notification_id, "rejected:mchid_mismatch")
+        return _finish(TransferNotification, notification_id, "rejected:mchid_mismatch")
     if payout is None:
-        return _finish(notification_id, "rejected:unknown_bill")
+        return _finish(TransferNotification, notification_id, "rejected:unknown_bill")
     if state.amount_fen is not None and state.amount_fen != payout.amount_fen:
-        return _finish(notification_id, "rejected:amount_mismatch")
+        return _finish(TransferNotification, notification_id, "rejected:amount_mismatch")
     if state.state not in FINAL_PAYOUT_STATES:
-        return _finish(notification_id, f"ignored:{state.state}")
-    return _finish(notification_id, f"payout_{apply_transfer_state(payout, state)}")
+        return _finish(TransferNotification, notification_id, f"ignored:{state.state}")
+    return _finish(TransferNotification, notification_id, f"payout_{apply_transfer_state(payout, state)}")
 
 
 @jobs.job

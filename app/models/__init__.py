@@ -4,7 +4,8 @@ from app.models.customers import Customer, CustomerSession
 from app.models.followers import Follower, ReplyRule
 from app.models.notifications import NotificationLog, NotificationStatus
 from app.models.orders import CartItem, Order, OrderEvent, OrderItem, OrderStatus
-from app.models.payments import Payment, PaymentNotification, Refund, RefundNotification
+from app.models.payments import (Payment, PaymentNotification, Refund, RefundNotification,
+                                 TransferNotification)
 from app.models.pickup import PickupAttempt, PickupCode, ShippingReport
 from app.models.staff import STAFF_ROLES, StaffInvite, StaffSeat, StaffSession
 from app.models.stores import Store, StoreHours
@@ -18,7 +19,7 @@ __all__ = [
 ]
 __all__ += ["PickupAttempt", "PickupCode", "STAFF_ROLES", "ShippingReport", "StaffInvite", "StaffSeat",
             "StaffSession"]
-__all__ += ["RefundNotification"]
+__all__ += ["RefundNotification", "TransferNotification"]
 __all__ += ["FollowerLinkToken", "SubscriptionGrant"]
 from app.models.outbox import JobStatus, OutboxJob  # noqa: E402
 

@@ -74,3 +74,10 @@ class RefundNotification(_NotificationRecord, db.Model):
     """What arrived at /payments/wechatpay/refund-notify (REFUND.*)."""
 
     __tablename__ = "refund_notifications"
+
+
+class TransferNotification(_NotificationRecord, db.Model):
+    """Merchant-transfer notifications (commission payouts, MCHTRANSFER.BILL.FINISHED); `out_refund_no` holds the
+    bill number (out_bill_no)."""
+
+    __tablename__ = "transfer_notifications"

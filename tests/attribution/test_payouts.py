@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.commission.payouts import payable_fen
 from app.extensions import db
-from app.models import CommissionPayout, PaymentNotification
+from app.models import CommissionPayout, TransferNotification
 from tests import factories
 from tests.attribution.conftest import REDEEM, rule
 from tests.checkout.conftest import live  # noqa: F401 (fixture: the app over HTTP, so the sandbox can notify it)
@@ -63,7 +63,7 @@ def test_a_payout_is_confirmed_by_the_clerk_and_notified_once(app, client, shop,
                           if r["payload"].get("id") == done["notification_id"] and r["payload"].get("delivered")])
              >= 4, what="the repeats answered")
     db.session.rollback()
-    assert db.session.get(PaymentNotification, done["notification_id"]).outcome == "payout_success"
+    assert db.session.get(TransferNotification, done["notification_id"]).outcome == "payout_success"
     assert db.session.query(CommissionPayout).count() == 1 and payable_fen(clerk.seat_id) == 0
     assert confirm_again(sandbox, out_bill_no) == 409
 

@@ -6,6 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Order, Product, Refund
+from app.payments.gateway import RefundState
+from app.payments.refunds import apply_refund_state
 from tests.console.conftest import post, run_jobs
 
 
@@ -38,9 +40,11 @@ def test_refund_needs_a_reason_and_goes_through_wechat_pay(owner, shops, paid_at
     run_jobs(app)
     with app.app_context():
         refund = db.session.scalars(select(Refund)).one()
-        # Asked of WeChat Pay after the commit. This order was paid behind the sandbox's back (tests/pickup's
-        # fixture), so the sandbox answers RESOURCE_NOT_EXISTS and the refund needs a person: refund_failed.
+        # Asked of WeChat Pay after the commit (the sandbox knows the payment): accepted, the outcome to come.
         assert refund.reason == "顾客不要了" and refund.status != "requested"
+        # WeChat Pay then closes it (a refund that failed): the order needs a person.
+        apply_refund_state(refund, RefundState(refund.out_refund_no, "CLOSED"), "wechatpay:refund_notify")
+        db.session.commit()
     assert _status(app, order.order_no) == "refund_failed"
     assert "退款失败" in owner.get(f"/console/orders/{order.order_no}").get_data(as_text=True)
     # A person tries again from the console: a new out_refund_no.

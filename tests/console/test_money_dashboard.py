@@ -2,9 +2,13 @@
 as escaped SVG."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from app.extensions import db
-from app.models import Store
+from app.models import Refund, Store
 from app.orders.dashboard import percentile
+from app.payments.gateway import RefundState
+from app.payments.refunds import apply_refund_state
 from tests.console.conftest import post, run_jobs
 
 
@@ -12,9 +16,13 @@ def test_money_shows_payments_per_day_and_store_and_failed_refunds(owner, shops,
     order = paid_at(shops.store_a)
     page = owner.get("/console/money").get_data(as_text=True)
     assert "甲店" in page and "¥28.00" in page and "没有需要人工处理的退款" in page
-    # A refund the sandbox refuses (the order was paid behind its back) needs a person: listed with a retry.
+    # A refund WeChat Pay closes (it failed) needs a person: listed with a retry.
     post(owner, f"/console/orders/{order.order_no}/refund", {"reason": "顾客要求"})
     run_jobs(app)
+    with app.app_context():
+        refund = db.session.scalars(select(Refund)).one()
+        apply_refund_state(refund, RefundState(refund.out_refund_no, "CLOSED"), "wechatpay:refund_notify")
+        db.session.commit()
     page = owner.get("/console/money").get_data(as_text=True)
     assert order.order_no in page and "重试退款" in page
     csv_text = owner.get("/console/money.csv").get_data().decode("utf-8-sig")

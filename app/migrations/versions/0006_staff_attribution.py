@@ -144,12 +144,26 @@ def upgrade():
         batch_op.create_index('ix_attribution_events_seat_at', ['seat_id', 'at'], unique=False)
         batch_op.create_index('ix_attribution_events_store_at', ['store_id', 'at'], unique=False)
 
+    # Merchant-transfer notifications have their own record, like payments' and refunds' (one id, one endpoint).
+    op.create_table('transfer_notifications',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('event_type', sa.String(length=40), nullable=False),
+    sa.Column('out_trade_no', sa.String(length=32), nullable=True),
+    sa.Column('out_refund_no', sa.String(length=64), nullable=True),
+    sa.Column('transaction_id', sa.String(length=64), nullable=True),
+    sa.Column('outcome', sa.String(length=64), nullable=False),
+    sa.Column('received_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_transfer_notifications'))
+    )
+    with op.batch_alter_table('transfer_notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_transfer_notifications_out_trade_no'), ['out_trade_no'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # Dropping a table drops its indexes; MySQL refuses to drop an index a foreign key still needs, so no
     # index is dropped on its own.
-    for table in ('attribution_events', 'order_attributions', 'customer_attributions', 'commission_payouts',
+    for table in ('transfer_notifications', 'attribution_events', 'order_attributions', 'customer_attributions', 'commission_payouts',
                   'commission_entries', 'attribution_scenes', 'commission_rules'):
         op.drop_table(table)
