@@ -18,7 +18,8 @@ def test_a_late_order_is_told_once(app, client, follower, wx):  # noqa: F811
     assert judge(order.id, now=order.promised_ready_at + timedelta(hours=1)) == "late"
     run_jobs(app)
     [message] = late_messages(wx)
-    assert "补偿券" in message["payload"]["data"]["thing5"]["value"]
+    # The order-status template (NOTIFICATION_TEMPLATES' oa_order_status) names the order and says it is late.
+    assert message["payload"]["data"]["character_string1"]["value"] == order.order_no
     assert judge(order.id, now=order.promised_ready_at + timedelta(hours=2)) is None
     run_jobs(app)
     assert len(late_messages(wx)) == 1
