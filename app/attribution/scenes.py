@@ -14,7 +14,7 @@ import string
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from app.errors import ApiError, NotFound, invalid_field
 from app.extensions import db
@@ -54,7 +54,7 @@ def current_scene(store_id: int, seat_id: int | None = None) -> AttributionScene
 
 def retire(store_id: int | None, seat_id: int | None, until) -> int:
     """Every current scene of the owner (a seat anywhere when store_id is None) works until `until`, then stops."""
-    conditions = [AttributionScene.valid_until.is_(None)]
+    conditions: list[ColumnElement[bool]] = [AttributionScene.valid_until.is_(None)]
     conditions.append(AttributionScene.seat_id.is_(None) if seat_id is None else AttributionScene.seat_id == seat_id)
     if store_id is not None:
         conditions.append(AttributionScene.store_id == store_id)

@@ -16,7 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -102,7 +102,7 @@ def send_payout(payout_id: int) -> str:
     payout = db.session.get(CommissionPayout, payout_id)
     if payout is None or payout.state != "REQUESTED":
         return "nothing_to_do"
-    request = dict(appid=payout.appid, out_bill_no=payout.out_bill_no, openid=payout.openid,
+    request: dict[str, Any] = dict(appid=payout.appid, out_bill_no=payout.out_bill_no, openid=payout.openid,
                    amount_fen=payout.amount_fen, remark=REMARK)
     db.session.commit()  # no transaction stays open across the call to WeChat
     try:

@@ -75,17 +75,17 @@ def dashboard(store_ids: set[int] | None, days: int = 14, now: datetime | None =
         .where(Follower.source_store_id.is_not(None), Order.status.in_(COUNTED),
                *([Follower.source_store_id.in_(store_ids or [-1])] if store_ids is not None else []))) or 0
     top: Counter = Counter()
-    revenue: Counter = Counter()
+    revenue_of: Counter = Counter()
     if ids:
         for title, quantity, price in db.session.execute(select(OrderItem.title, OrderItem.quantity,
                                                                 OrderItem.unit_price_fen)
                                                          .where(OrderItem.order_id.in_(ids))):
             top[title] += quantity
-            revenue[title] += quantity * price
+            revenue_of[title] += quantity * price
     return Dashboard(
         days=day_list, per_day=dict(per_day),
         paid_to_ready=(percentile(paid_ready, 50), percentile(paid_ready, 90)),
         ready_to_pickup=(percentile(ready_pick, 50), percentile(ready_pick, 90)),
         no_show_rate=(no_shows / len(ids)) if ids else None,
         funnel=[("扫码关注", scanned), ("仍在关注", subscribed), ("已关联顾客", linked), ("已下单", ordering)],
-        top_products=[(title, qty, revenue[title]) for title, qty in top.most_common(10)])
+        top_products=[(title, qty, revenue_of[title]) for title, qty in top.most_common(10)])

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
 from app.errors import Conflict, InvalidRequest, NotFound
@@ -75,7 +75,7 @@ def store_order(order_no: str, store_ids: set[int] | None) -> Order:
 def search_orders(store_ids: set[int] | None, *, order_no: str = "", phone_last4: str = "", status: str = "",
                   store_id: int | None = None, day: date | None = None, offset: int = 0, limit: int = 50
                   ) -> tuple[list[Order], int]:
-    where = []
+    where: list[ColumnElement[bool]] = []
     if store_ids is not None:
         where.append(Order.store_id.in_(store_ids or [-1]))
     if order_no:

@@ -83,7 +83,7 @@ def money_report(store_ids: set[int] | None, days: int = 14, now: datetime | Non
         for refund in db.session.scalars(select(Refund).where(Refund.order_id.in_([o.id for o in failed]))
                                          .order_by(Refund.id)):
             last_refund[refund.order_id] = refund
-    totals = defaultdict(int)
+    totals: defaultdict[str, int] = defaultdict(int)
     for entry in ordered:
         totals["paid_fen"] += entry.paid_fen
         totals["refunded_fen"] += entry.refunded_fen
