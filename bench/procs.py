@@ -105,10 +105,11 @@ def start_sandbox(procs: Procs, env: dict[str, str], ports: Ports) -> None:
 def start_gunicorn(procs: Procs, env: dict[str, str], port: int, wsgi: str, name: str) -> subprocess.Popen:
     proc = procs.start(name, [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"), wsgi],
                        {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "BENCH_SQL_DIR": str(WORK)})
-    wait_http(f"http://127.0.0.1:{port}/healthz")
+    # Generous: on a shared 2-core machine under load, four workers importing the app at once took over 30 s.
+    wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
     # /healthz answers as soon as one worker is up; the others may still be importing the app. Measuring then
     # would put their boot into the latency tail, so wait until every worker has booted and had a second.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while len(worker_pids(proc)) < WORKERS or (WORK / f"{name}.log").read_text().count("Booting worker") < WORKERS:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{name}: not all {WORKERS} workers booted")

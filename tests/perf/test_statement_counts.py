@@ -18,22 +18,22 @@ REDEEM = "/api/v1/staff/pickups/redeem"
 EXPECTED: dict[str, dict[str, int]] = {
     # The customer by token (sessions join), its row FOR UPDATE (one order at a time per customer), unpaid orders
     # counted (the cap), the store, its hours, the SKUs with their products, order_no free?, INSERT order, items,
-    # event, the customer's attribution, DELETE the ordered cart lines, UPDATE stock (guarded by quantity >= n),
-    # the store again for the answer (expired by the commit).
-    "placement": {"sqlite": 14, "mariadb": 14},
+    # event, the customer's attribution, DELETE the ordered cart lines, UPDATE stock (guarded by quantity >= n).
+    # The answer is rendered before the commit from the session (the order holds its store: no SELECT).
+    "placement": {"sqlite": 13, "mariadb": 13},
     # SAVEPOINT, INSERT the notification id (the dedup), RELEASE; the order; its payment; INSERT payment; UPDATE
     # order status (guarded); INSERT event; pickup code?; payments.paid_at; SAVEPOINT, INSERT code, RELEASE; the
-    # store's promise; UPDATE promised_ready_at; SAVEPOINT, INSERT outbox job, RELEASE; the notification row again;
-    # UPDATE its outcome. SQLite adds the eager job (15: claim, order, customer, code, payment, refunds, items,
-    # events, code, follower, INSERT/UPDATE notification_log, grant, finish).
-    "notify_first": {"sqlite": 35, "mariadb": 20},
+    # store's promise; UPDATE promised_ready_at; SAVEPOINT, INSERT outbox job, RELEASE; UPDATE the notification's
+    # outcome by id. SQLite adds the eager job (15: claim, order, customer, code, payment, refunds, items, events,
+    # code, follower, INSERT/UPDATE notification_log, grant, finish).
+    "notify_first": {"sqlite": 34, "mariadb": 19},
     # SAVEPOINT, INSERT the notification id (a duplicate key), ROLLBACK TO SAVEPOINT, the stored notification.
     "notify_repeat": {"sqlite": 4, "mariadb": 4},
     # The staff session by token, its seat, the code; UPDATE order (guarded), INSERT event, UPDATE code (guarded
     # redeemed_at IS NULL), INSERT shipping report, the commission rule, 3 x (SAVEPOINT, INSERT outbox job,
-    # RELEASE); after the commit: the code, INSERT pickup_attempts (its own commit), then the answer's order,
-    # customer, items, code and seat. SQLite adds the three eager jobs (29).
-    "redeem_first": {"sqlite": 53, "mariadb": 24},
+    # RELEASE), the code refreshed after its UPDATE, INSERT pickup_attempts, commit (nothing expired: the order,
+    # code and seat are not read again), then the answer's customer and items. SQLite adds the three eager jobs (29).
+    "redeem_first": {"sqlite": 50, "mariadb": 21},
     # The staff session by token (the seat is in the identity map), the code, INSERT pickup_attempts.
     "redeem_repeat": {"sqlite": 3, "mariadb": 3},
     # The page comes from the catalog cache; the stock of its 20 SKUs is read fresh, in one query.
