@@ -25,7 +25,9 @@ WORK = RESULTS / "work"  # per-run scratch: instance folder, nginx prefix, wrk d
 PYTHON = sys.executable
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))  # fixed, recorded in the report: 2 cores here
 DB_NAME = "micromall_bench"
-DB_URL = f"mysql+pymysql://root:@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
+# BENCH_DRIVER=mysqldb measures the mysqlclient extra (pip install -e '.[mysqlclient]') instead of PyMySQL.
+DB_DRIVER = os.environ.get("BENCH_DRIVER", "pymysql")
+DB_URL = f"mysql+{DB_DRIVER}://root:@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
@@ -191,6 +193,7 @@ def machine_facts() -> list[tuple[str, str]]:
         ("load average before the run", load),
         ("versions", f"Python {platform.python_version()}, MariaDB {maria}, Redis {redis}, "
                      f"nginx {_version([nginx_binary(), '-v'])}, gunicorn {gunicorn.__version__}, wrk {wrk}"),
+        ("database driver", DB_DRIVER),
         ("servers", f"gunicorn with deploy/gunicorn.conf.py, {WORKERS} gthread workers; nginx 1 worker, TLS, "
                     "keep-alive to the client; wrk 2 threads"),
     ]
