@@ -37,6 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider's, typed on the base class
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    from app.cookie_session import CookieOnDemandSessionInterface
+
+    app.session_interface = CookieOnDemandSessionInterface()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)

@@ -2,6 +2,7 @@
 verify-only app that is S3's second ceiling) and nginx. Also the machine and version facts the report prints."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -24,7 +25,9 @@ WORK = RESULTS / "work"  # per-run scratch: instance folder, nginx prefix, wrk d
 PYTHON = sys.executable
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))  # fixed, recorded in the report: 2 cores here
 DB_NAME = "micromall_bench"
-DB_URL = f"mysql+pymysql://root:@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
+# BENCH_DRIVER=mysqldb measures the mysqlclient extra (pip install -e '.[mysqlclient]') instead of PyMySQL.
+DB_DRIVER = os.environ.get("BENCH_DRIVER", "pymysql")
+DB_URL = f"mysql+{DB_DRIVER}://root:@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
@@ -103,11 +106,12 @@ def start_sandbox(procs: Procs, env: dict[str, str], ports: Ports) -> None:
 
 def start_gunicorn(procs: Procs, env: dict[str, str], port: int, wsgi: str, name: str) -> subprocess.Popen:
     proc = procs.start(name, [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"), wsgi],
-                       {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"})
-    wait_http(f"http://127.0.0.1:{port}/healthz")
+                       {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "BENCH_SQL_DIR": str(WORK)})
+    # Generous: on a shared 2-core machine under load, four workers importing the app at once took over 30 s.
+    wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
     # /healthz answers as soon as one worker is up; the others may still be importing the app. Measuring then
     # would put their boot into the latency tail, so wait until every worker has booted and had a second.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while len(worker_pids(proc)) < WORKERS or (WORK / f"{name}.log").read_text().count("Booting worker") < WORKERS:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{name}: not all {WORKERS} workers booted")
@@ -121,6 +125,34 @@ def start_gunicorn(procs: Procs, env: dict[str, str], port: int, wsgi: str, name
 def worker_pids(master: subprocess.Popen) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master.pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def peak_rss_mib(pids: list[int]) -> float:
+    """The highest peak resident set (VmHWM) among these processes, in MiB: what one worker needed at its worst."""
+    peak_kb = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:  # gone already
+            continue
+        peak_kb = max([peak_kb] + [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")])
+    return peak_kb / 1024
+
+
+def sql_per_request(pids: list[int], window: tuple[float, float]) -> float | None:
+    """Mean SQL statements per request of the requests these workers ended inside `window` (bench/counted_app.py
+    wrote them when the workers exited); None when no worker recorded any (an app that does not count)."""
+    requests_seen, statements = 0, 0
+    for pid in pids:
+        path = WORK / f"sql-{pid}.json"
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        for ended, count in zip(record["ends"], record["statements"]):
+            if window[0] <= ended <= window[1]:
+                requests_seen += 1
+                statements += count
+    return statements / requests_seen if requests_seen else None
 
 
 def nginx_binary() -> str:
@@ -161,6 +193,7 @@ def machine_facts() -> list[tuple[str, str]]:
         ("load average before the run", load),
         ("versions", f"Python {platform.python_version()}, MariaDB {maria}, Redis {redis}, "
                      f"nginx {_version([nginx_binary(), '-v'])}, gunicorn {gunicorn.__version__}, wrk {wrk}"),
+        ("database driver", DB_DRIVER),
         ("servers", f"gunicorn with deploy/gunicorn.conf.py, {WORKERS} gthread workers; nginx 1 worker, TLS, "
                     "keep-alive to the client; wrk 2 threads"),
     ]

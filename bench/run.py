@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from bench import gates, scenario_data as data
-from bench.procs import (RESULTS, WORK, Ports, Procs, bench_env, machine_facts, start_gunicorn, start_nginx,
-                         start_sandbox)
+from bench.procs import (RESULTS, WORK, Ports, Procs, bench_env, machine_facts, peak_rss_mib, sql_per_request,
+                         start_gunicorn, start_nginx, start_sandbox, worker_pids)
 from bench.wrk import Result, run as wrk_run
 
 # Sized so each count-bounded scenario takes ~10-20 s here; BOUND_S stops any of them that has not finished.
@@ -27,15 +27,21 @@ N_MESSAGES = 2000  # S4
 BOUND_S = 60
 
 
+PROJECT_APP = "bench.counted_app:app"  # app:create_app() with a count of SQL statements per request
+BARE_APP = "bench.bare_app:app"  # C0
+
+
 @dataclass
 class Row:
     name: str
     conns: int
     result: Result
-    ceiling: str
-    ratio: str
+    vs_c0: str  # req/s over the bare Flask app's (C0) at the same connections: the ratio that counts
+    vs_s0: str  # over the project's own /healthz (S0), or over the scenario's other ceiling where it has one
     gate: gates.Gate | None = None
     note: str = ""
+    rss_mib: float = 0.0  # peak RSS of the busiest worker of the gunicorn that served it
+    sql: float | None = None  # SQL statements per request, mean over the scenario's requests
 
 
 def ratio(result: Result, ceiling: Result) -> float:
@@ -80,6 +86,7 @@ class Bench:
         self.sandbox_url = f"http://127.0.0.1:{ports.sandbox}"
         self.rows: list[Row] = []
         self.master = None
+        self.served: list[Row] = []  # rows measured on the current gunicorn: RSS and SQL counts filled at its stop
         self.nginx_url = f"https://127.0.0.1:{ports.nginx_https}"
         self.openid = {t: f"bench-buyer-{i}" for i, t in enumerate(seeded.customer_tokens)}
         self.tokens = iter(seeded.customer_tokens[N_BUYERS:])  # fresh buyers for S3/S5 orders (and the profile)
@@ -94,34 +101,62 @@ class Bench:
               f"statuses {result.statuses}", flush=True)
         return result
 
-    def fresh_app(self) -> None:
+    def fresh_app(self, wsgi: str = PROJECT_APP) -> None:
         """A new gunicorn (same settings, same port, so nginx's upstream holds): each scenario starts from booted,
         unrecycled workers. max_requests (10 000) would otherwise recycle workers inside a later scenario."""
+        self.stop_app()
+        self.master = start_gunicorn(self.procs, self.env, self.ports.app, wsgi, "gunicorn")
+
+    def stop_app(self) -> None:
         if self.master is not None:
-            self.procs.stop(self.master)
-        self.master = start_gunicorn(self.procs, self.env, self.ports.app, "app:create_app()", "gunicorn")
+            self.stop_serving(self.master)
+            self.master = None
+
+    def stop_serving(self, master) -> None:
+        """Stop a gunicorn and put its workers' peak RSS and SQL counts on the rows it served."""
+        pids = worker_pids(master)
+        rss = peak_rss_mib(pids)
+        self.procs.stop(master)
+        for row in self.served:
+            row.rss_mib = rss
+            row.sql = sql_per_request(pids, row.result.window)
+        self.served = []
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        self.served.append(row)
 
     def scenarios(self) -> None:
         s, ok = self.s, {200}
+        print("C0 bare Flask app", flush=True)
+        self.fresh_app(BARE_APP)
+        self.load("warm-bare", data.healthz(), 16, 3, False, ok)
+        c0 = self.load("C0-bare", data.healthz(), 16, 10, False, ok)
+        self.add(Row("C0 bare Flask /healthz", 16, c0, "1.00", "—"))
+        self.fresh_app(BARE_APP)
+        self.load("warm-bare", data.healthz(), 256, 2, False, ok)
+        c0w = self.load("C0-bare-256", data.healthz(), 256, 8, False, ok)
+        self.add(Row("C0 bare Flask /healthz, 256 conns", 256, c0w, "1.00", "—"))
+
         print("S0 bare endpoint", flush=True)
         self.fresh_app()
         self.load("warm-healthz", data.healthz(), 16, 3, False, ok)
         s0 = self.load("S0-direct", data.healthz(), 16, 10, False, ok)
-        self.rows.append(Row("S0 /healthz direct", 16, s0, "itself", "1.00"))
+        self.add(Row("S0 /healthz direct", 16, s0, f"{ratio(s0, c0):.2f}", "1.00"))
         self.fresh_app()
         self.load("warm-healthz", data.healthz(), 16, 2, False, ok, url=self.nginx_url)
         s0n = self.load("S0-nginx", data.healthz(), 16, 10, False, ok, url=self.nginx_url)
-        self.rows.append(Row("S0 /healthz via nginx (TLS)", 16, s0n, "S0 direct", f"{ratio(s0n, s0):.2f}"))
+        self.add(Row("S0 /healthz via nginx (TLS)", 16, s0n, f"{ratio(s0n, c0):.2f}", f"{ratio(s0n, s0):.2f}"))
         self.fresh_app()
         self.load("warm-healthz", data.healthz(), 256, 2, False, ok)
         s0w = self.load("S0-direct-256", data.healthz(), 256, 8, False, ok)
-        self.rows.append(Row("S0 /healthz direct, 256 conns", 256, s0w, "itself", "1.00"))
+        self.add(Row("S0 /healthz direct, 256 conns", 256, s0w, f"{ratio(s0w, c0w):.2f}", "1.00"))
 
         print("S1 product list", flush=True)
         self.fresh_app()
         self.load("warm-products", data.product_list(s.store_id), 16, 3, False, ok)
         s1 = self.load("S1-products", data.product_list(s.store_id), 16, 10, False, ok)
-        self.rows.append(Row("S1 store product list (20 items), warm", 16, s1, "S0 direct", f"{ratio(s1, s0):.2f}"))
+        self.add(Row("S1 store product list (20 items), warm", 16, s1, f"{ratio(s1, c0):.2f}", f"{ratio(s1, s0):.2f}"))
 
         print("S2 hot-SKU rush", flush=True)
         self.fresh_app()
@@ -132,7 +167,7 @@ class Bench:
         s2 = self.load("S2-rush", reqs, 256, BOUND_S, True, {201, 409})
         gate = gates.hot_sku(self.app, s.store_id, s.hot_sku, s2)
         sold_s = _sell_out_s(self.app, s.store_id, s.hot_sku)
-        self.rows.append(Row("S2 hot-SKU rush, 256 buyers, 500 in stock", 256, s2, "S0 direct, 256 conns",
+        self.add(Row("S2 hot-SKU rush, 256 buyers, 500 in stock", 256, s2, f"{ratio(s2, c0w):.2f}",
                              f"{ratio(s2, s0w):.2f}", gate,
                              f"500 sold in {sold_s:.2f} s ({500 / sold_s if sold_s else 0:.0f} orders/s); "
                              f"{s2.requests} attempts, the rest 409 insufficient_stock"))
@@ -146,20 +181,20 @@ class Bench:
         verify = start_gunicorn(self.procs, self.env, self.ports.verify, "bench.verify_app:app", "gunicorn-verify")
         self.load("warm-verify", reqs[:64], 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
         s3c = self.load("S3-verify-only", reqs, 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
-        self.procs.stop(verify)
+        self.stop_serving(verify)
         self.load("warm-notify", warm, 16, BOUND_S, True, {204})
         s3 = self.load("S3-notify", reqs, 16, BOUND_S, True, {204})
         gate = gates.one_transition_per_order(self.app, [o["order_no"] for o in orders[:N_PAY]], s3)
-        self.rows.append(Row("S3c ceiling: verify + decrypt only", 16, s3c, "itself", "1.00"))
-        self.rows.append(Row("S3 payment notifications, each x10", 16, s3, "S0 direct / S3c",
-                             f"{ratio(s3, s0):.2f} / {ratio(s3, s3c):.2f}", gate))
+        self.rows.append(Row("S3c ceiling: verify + decrypt only", 16, s3c, f"{ratio(s3c, c0):.2f}", "—"))
+        self.add(Row("S3 payment notifications, each x10", 16, s3, f"{ratio(s3, c0):.2f}",
+                             f"{ratio(s3, s0):.2f} (S3c {ratio(s3, s3c):.2f})", gate))
 
         print("S4 official-account messages, safe mode", flush=True)
         self.fresh_app()
         self.load("warm-official-account", data.official_account_messages(self.app.config, 64), 16, BOUND_S, True, ok)
         s4 = self.load("S4-official-account", data.official_account_messages(self.app.config, N_MESSAGES), 16,
                        BOUND_S, True, ok)
-        self.rows.append(Row("S4 official-account messages, safe mode", 16, s4, "S0 direct", f"{ratio(s4, s0):.2f}",
+        self.add(Row("S4 official-account messages, safe mode", 16, s4, f"{ratio(s4, c0):.2f}", f"{ratio(s4, s0):.2f}",
                              gates.fast_enough(s4)))
 
         print("S5 pickup redeem x20 per code", flush=True)
@@ -168,7 +203,7 @@ class Bench:
         self.load("warm-redeem", data.redeems(codes[N_PICKUP:], s.staff_token), 20, BOUND_S, True, {200, 409})
         codes = codes[:N_PICKUP]
         s5 = self.load("S5-redeem", data.redeems(codes, s.staff_token), 20, BOUND_S, True, {200, 409})
-        self.rows.append(Row("S5 pickup redeem, 20 concurrent per code", 20, s5, "S0 direct", f"{ratio(s5, s0):.2f}",
+        self.add(Row("S5 pickup redeem, 20 concurrent per code", 20, s5, f"{ratio(s5, c0):.2f}", f"{ratio(s5, s0):.2f}",
                              gates.one_success_per_code(self.app, codes, s5)))
 
     def paid_codes(self, n: int) -> list[str]:
@@ -203,17 +238,23 @@ class Bench:
 def render(rows: list[Row], facts: list[tuple[str, str]], command: str, schema: str, started: str) -> str:
     lines = [f"# micromall bench — {started}", "", f"command: `{command}`", ""]
     lines += [f"- {k}: {v}" for k, v in facts] + [f"- schema: {schema}", ""]
-    lines += ["| scenario | conns | requests | req/s | p50 ms | p99 ms | p99.9 ms | errors | ceiling | ratio | gate |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
+    lines += ["| scenario | conns | requests | req/s | p50 ms | p99 ms | p99.9 ms | errors | ratio to C0 | ratio to S0 | "
+              "SQL/req | peak RSS/worker MiB | gate |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
         x = r.result
         gate = "—" if r.gate is None else ("PASS" if r.gate.ok else "FAIL")
+        sql = "—" if r.sql is None else f"{r.sql:.1f}"
         lines.append(f"| {r.name} | {r.conns} | {x.requests} | {x.rps:.0f} | {x.p50_ms:.1f} | {x.p99_ms:.1f} | "
-                     f"{x.p999_ms:.1f} | {x.errors} | {r.ceiling} | {r.ratio} | {gate} |")
+                     f"{x.p999_ms:.1f} | {x.errors} | {r.vs_c0} | {r.vs_s0} | {sql} | {r.rss_mib:.0f} | {gate} |")
     lines += ["", "Gates and notes:"]
     lines += [f"- {r.name}: {'PASS' if r.gate.ok else 'FAIL'} — {r.gate.detail}" for r in rows if r.gate]
     lines += [f"- {r.name}: {r.note}" for r in rows if r.note]
-    lines += ["", "errors = socket errors + answers other than the scenario's expected statuses "
+    lines += ["", "Ratios: to C0 (the bare Flask app, same gunicorn settings, same run; at 256 connections for S2) "
+              "and to S0 (the project's own /healthz; S3 also to S3c, verify + decrypt alone). SQL/req: statements "
+              "per request counted in the workers (bench/counted_app.py), mean over the scenario's requests. Peak "
+              "RSS: the highest VmHWM among the workers of the gunicorn that served the row.", "",
+              "errors = socket errors + answers other than the scenario's expected statuses "
               "(S2: 201/409, S3: 204, S5: 200/409 already_redeemed, others 200). Count-bounded scenarios (S2-S5) "
               "take req/s over their own span; time-bounded ones (S0, S1) over wrk's -d. gunicorn is restarted (same "
               "settings) and warmed on the scenario's own path before each scenario, so max_requests recycling "
@@ -251,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.scenarios()
         if not args.no_profile:
             profile_lines = profile_slowest(bench)
+        bench.stop_app()  # the last rows' RSS and SQL counts come with their gunicorn's stop
     finally:
         procs.stop_all()
     # Other work on this machine shares its 2 cores: the load at the end says whether the run had them alone.
@@ -269,8 +311,9 @@ def profile_slowest(bench: Bench, count: int = 2) -> list[str]:
     from bench import profile
 
     candidates = [r for r in bench.rows if r.name[:2] in ("S1", "S2", "S3", "S4", "S5") and not r.name.startswith("S3c")]
+    bench.stop_app()  # the scenarios' rows get their RSS and SQL counts; the profile's loads are no rows
     lines: list[str] = []
-    for row in sorted(candidates, key=lambda r: float(r.ratio.split("/")[0]))[:count]:
+    for row in sorted(candidates, key=lambda r: float(r.vs_c0))[:count]:
         bench.fresh_app()
         reqs, conns, once = bench.profile_load(row.name)
         started = profile.start(bench.master.pid, 12, "profile-" + row.name[:2])
@@ -280,7 +323,7 @@ def profile_slowest(bench: Bench, count: int = 2) -> list[str]:
         time.sleep(1)  # py-spy attaches to the workers first
         result = bench.load("profile-" + row.name[:2], reqs, conns, 10, once, {200, 201, 204, 409})
         spy.wait(timeout=60)
-        lines += [f"== {row.name} (ratio {row.ratio}) loaded again for 10 s under py-spy (250 Hz, all "
+        lines += [f"== {row.name} (ratio to C0 {row.vs_c0}) loaded again for 10 s under py-spy (250 Hz, all "
                   f"{os.environ.get('GUNICORN_WORKERS')} workers, idle included): {result.rps:.0f} req/s",
                   *profile.summarize(out), ""]
     return lines

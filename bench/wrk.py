@@ -29,6 +29,7 @@ class Result:
     errors: int  # socket errors and any status the scenario does not expect
     timeouts: int  # wrk's own count (each 2 s, connections whose request is older than --timeout)
     statuses: dict[int, int] = field(default_factory=dict)
+    window: tuple[float, float] = (0.0, 0.0)  # time.time() around the load: which requests' SQL counts are its own
 
 
 def _lua_str(value: str | bytes) -> str:
@@ -61,6 +62,7 @@ def run(name: str, base_url: str, reqs: list[Request], *, connections: int, seco
            "BENCH_MARKS": str(marks)}
     cmd = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(SCRIPT),
            base_url]
+    started = time.time()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + seconds + 15
     while proc.poll() is None:
@@ -73,6 +75,7 @@ def run(name: str, base_url: str, reqs: list[Request], *, connections: int, seco
             break
         time.sleep(0.05)
     out, _ = proc.communicate(timeout=60)
+    ended = time.time()
     (WORK / f"{name}.wrk.txt").write_text(" ".join(cmd) + "\n" + out)
     line = next((l for l in out.splitlines() if l.startswith("BENCHJSON ")), None)
     if line is None:
@@ -89,4 +92,4 @@ def run(name: str, base_url: str, reqs: list[Request], *, connections: int, seco
                   max_ms=raw["max_us"] / 1000,
                   # Count-bounded runs end only when every request has its answer, so a lost one cannot hide there.
                   errors=raw["socket_errors"] + unexpected + (0 if once else raw["timeouts"]), timeouts=raw["timeouts"],
-                  statuses=statuses)
+                  statuses=statuses, window=(started, ended))

@@ -66,7 +66,9 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
     total_fen = sum(i.unit_price_fen * i.quantity for i in items)
     discount_fen = discount_for(customer, coupon_id, store_id, total_fen, now) if coupon_id else 0
     order = Order(
-        order_no=new_order_no(now_local), customer_id=customer.id, store_id=store_id, status="pending_payment",
+        # store=store as well as its id: the answer prints the store, and a loaded relationship needs no SELECT.
+        order_no=new_order_no(now_local), customer_id=customer.id, store_id=store_id, store=store,
+        status="pending_payment",
         total_fen=total_fen, discount_fen=discount_fen, payable_fen=total_fen - discount_fen, coupon_id=coupon_id,
         pickup_at=pickup_at, remark=remark,
         idempotency_key=idempotency_key, request_hash=fingerprint, stock_reserved=True, created_at=now,

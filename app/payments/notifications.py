@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -49,7 +49,9 @@ def _claim(record: Record, notification_id: str, event_type: str, **keys) -> Ans
 
 
 def _finish(record: Record, notification_id: str, outcome: str) -> Answer:
-    db.session.get(record, notification_id).outcome = outcome
+    # An UPDATE by id rather than get-and-set: applying the payment has expired the claimed row by now, so get()
+    # would read it back first only to change one column.
+    db.session.execute(update(record).where(record.id == notification_id).values(outcome=outcome))
     db.session.commit()
     return Answer(not outcome.startswith("rejected"), outcome)
 

@@ -84,7 +84,8 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
         raise
     else:
         give_back(limits, ticket)
-        _log(seat_id, store_id, action, via, result.order.id, "redeemed" if action == "redeem" else "ok")
+        _log(seat_id, store_id, action, via, result.order.id, "redeemed" if action == "redeem" else "ok",
+             keep_loaded=True)
         return result
     db.session.rollback()
     if outcome not in GUESSES:
@@ -93,10 +94,18 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
     raise error
 
 
-def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str) -> None:
+def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str,
+         keep_loaded: bool = False) -> None:
     db.session.add(PickupAttempt(seat_id=seat_id, store_id=store_id, order_id=order_id, action=action, via=via,
                                  outcome=outcome, at=utcnow()))
-    db.session.commit()
+    session = db.session()
+    # After a success the answer is built from the order, code and seat this transaction just read or wrote (the
+    # code refreshed after its UPDATE): expiring them at the commit only made the answer read each again.
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, not keep_loaded
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 def _not_found() -> _Failed:

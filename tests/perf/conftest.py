@@ -1,0 +1,42 @@
+"""Statement counting for the hot paths, and the scenes borrowed from the suites that own those paths."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+
+from app.extensions import db
+# The scenes of the suites that own each path, borrowed as they are (pytest takes fixtures imported into a conftest).
+from tests.checkout.conftest import live, notifier, placed  # noqa: F401
+from tests.official_account.conftest import follower, served  # noqa: F401
+from tests.pickup.conftest import paid_order, shop, staff_member  # noqa: F401
+
+
+@dataclass
+class Statements:
+    sent: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sent)
+
+    def listing(self) -> str:
+        return "\n".join(f"{n:3}. {' '.join(s.split())[:160]}" for n, s in enumerate(self.sent, 1))
+
+
+@contextmanager
+def counting() -> Iterator[Statements]:
+    """Every statement the app's engine sends inside the block, from any thread (the served app answers in its own),
+    so only the request under test may run inside it."""
+    seen = Statements()
+
+    def _record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.sent.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)

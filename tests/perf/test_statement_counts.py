@@ -1,0 +1,114 @@
+"""Regression guards that time nothing: the SQL statements each hot path sends, counted, on both databases.
+
+A change that adds a statement to one of these paths fails here; one that removes a statement fails too, until the
+constant is lowered (so the constants stay the truth). Each constant lists what its statements are; a failure
+prints the statements actually sent. SQLite and MariaDB differ where Redis answers (MariaDB runs with Redis) or
+where jobs run: without Redis, JOBS_EAGER runs a job right after the commit in the committing thread.
+"""
+from __future__ import annotations
+
+from app.extensions import db
+from tests import factories
+from tests.perf.conftest import Statements, counting
+
+REDEEM = "/api/v1/staff/pickups/redeem"
+
+# name -> {backend: statements}, with what they are (MariaDB runs with Redis; SQLite without, so JOBS_EAGER runs the
+# follow-up jobs in the request, after its commit).
+EXPECTED: dict[str, dict[str, int]] = {
+    # The customer by token (sessions join), its row FOR UPDATE (one order at a time per customer), unpaid orders
+    # counted (the cap), the store, its hours, the SKUs with their products, order_no free?, INSERT order, items,
+    # event, the customer's attribution, DELETE the ordered cart lines, UPDATE stock (guarded by quantity >= n).
+    # The answer is rendered before the commit from the session (the order holds its store: no SELECT).
+    "placement": {"sqlite": 13, "mariadb": 13},
+    # SAVEPOINT, INSERT the notification id (the dedup), RELEASE; the order; its payment; INSERT payment; UPDATE
+    # order status (guarded); INSERT event; pickup code?; payments.paid_at; SAVEPOINT, INSERT code, RELEASE; the
+    # store's promise; UPDATE promised_ready_at; SAVEPOINT, INSERT outbox job, RELEASE; UPDATE the notification's
+    # outcome by id. SQLite adds the eager job (15: claim, order, customer, code, payment, refunds, items, events,
+    # code, follower, INSERT/UPDATE notification_log, grant, finish).
+    "notify_first": {"sqlite": 34, "mariadb": 19},
+    # SAVEPOINT, INSERT the notification id (a duplicate key), ROLLBACK TO SAVEPOINT, the stored notification.
+    "notify_repeat": {"sqlite": 4, "mariadb": 4},
+    # The staff session by token, its seat, the code; UPDATE order (guarded), INSERT event, UPDATE code (guarded
+    # redeemed_at IS NULL), INSERT shipping report, the commission rule, 3 x (SAVEPOINT, INSERT outbox job,
+    # RELEASE), the code refreshed after its UPDATE, INSERT pickup_attempts, commit (nothing expired: the order,
+    # code and seat are not read again), then the answer's customer and items. SQLite adds the three eager jobs (29).
+    "redeem_first": {"sqlite": 50, "mariadb": 21},
+    # The staff session by token (the seat is in the identity map), the code, INSERT pickup_attempts.
+    "redeem_repeat": {"sqlite": 3, "mariadb": 3},
+    # The page comes from the catalog cache; the stock of its 20 SKUs is read fresh, in one query.
+    "product_list_warm": {"sqlite": 1, "mariadb": 1},
+    # The follower by openid (a known one); the rule and store answers come from memory.
+    "official_account_text": {"sqlite": 1, "mariadb": 1},
+    # The follower twice (the handler and the location update each look it up), UPDATE its last location, the
+    # active stores, their hours.
+    "official_account_location": {"sqlite": 5, "mariadb": 5},
+}
+
+
+def check(name: str, backend: str, seen: Statements) -> None:
+    expected = EXPECTED[name][backend]
+    assert len(seen) == expected, (
+        f"{name} on {backend}: {len(seen)} statements, the guard says {expected} "
+        f"({'one was added: remove it or say why here' if len(seen) > expected else 'lower the constant'}):\n"
+        + seen.listing())
+
+
+def test_order_placement(app_ctx, client, backend):
+    store_id = factories.store()
+    sku_id = factories.product(specs=(("中杯", 2800),), stock={store_id: 10}).sku_ids[0]
+    headers = factories.login(client)
+    db.session.commit()
+    with counting() as seen:
+        response = client.post("/api/v1/orders", headers=headers,
+                               json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]})
+    assert response.status_code == 201, response.get_json()
+    check("placement", backend, seen)
+
+
+def test_payment_notification_and_its_repeat(placed, notifier, app_ctx, backend):
+    body = notifier.body(notifier.resource(placed.order_no, placed.total_fen))
+    db.session.commit()
+    with counting() as first:
+        assert notifier.post(body).status_code == 204
+    with counting() as repeat:
+        assert notifier.post(body).status_code == 204
+    check("notify_first", backend, first)
+    check("notify_repeat", backend, repeat)
+
+
+def test_redeem_and_its_repeat(client, shop, paid_order, staff_member, app_ctx, backend):
+    order, staff = paid_order(shop), staff_member(shop.store_id)
+    db.session.commit()
+    with counting() as first:
+        assert client.post(REDEEM, headers=staff.headers, json={"code": order.code}).status_code == 200
+    with counting() as repeat:
+        assert client.post(REDEEM, headers=staff.headers, json={"code": order.code}).status_code == 409
+    check("redeem_first", backend, first)
+    check("redeem_repeat", backend, repeat)
+
+
+def test_store_product_list_warm(app_ctx, client, backend):
+    store_id = factories.store()
+    for n in range(20):
+        factories.product(f"商品{n}", stock={store_id: 100})
+    db.session.commit()
+    path = f"/api/v1/stores/{store_id}/products?per_page=20"
+    assert client.get(path).status_code == 200  # cold: fills the catalog cache
+    with counting() as seen:
+        response = client.get(path)
+    assert response.status_code == 200 and len(response.get_json()["items"]) == 20
+    check("product_list_warm", backend, seen)
+
+
+def test_official_account_text_and_location_answers(follower, app_ctx, backend):
+    factories.store("静安店")  # factories.store's default place, which the location below is beside
+    db.session.commit()
+    follower.send_text("o-warm", "门店")  # the first answer of a process loads what later ones reuse
+    follower.send_location("o-warm", 31.2243, 121.4458)
+    with counting() as text_answer:
+        assert "门店" in follower.send_text("o-warm", "门店").reply["Content"]
+    with counting() as location_answer:
+        assert "静安店" in follower.send_location("o-warm", 31.2243, 121.4458).reply["Content"]
+    check("official_account_text", backend, text_answer)
+    check("official_account_location", backend, location_answer)
