@@ -21,17 +21,6 @@ OPERATIONS: list[tuple[str, str, str, str, dict[str, str], dict[str, tuple[str, 
     ("get", "/readyz", "Database and Redis are reachable", PUBLIC, {}, {}, 200),
     ("get", "/api/v1/openapi.json", "This document", PUBLIC, {}, {}, 200),
     ("get", "/api/v1/docs", "This document as an HTML page (text/html)", PUBLIC, {}, {}, 200),
-    ("post", "/api/v1/auth/login", "Log in with a wx.login() code (code2session)", PUBLIC, {},
-     {"code": ("string", True)}, 200),
-    ("get", "/api/v1/me", "The logged-in customer", CUSTOMER, {}, {}, 200),
-    ("post", "/api/v1/me/phone", "Bind the phone number from getPhoneNumber", CUSTOMER, {},
-     {"code": ("string", True)}, 200),
-    ("get", "/api/v1/me/subscriptions", "Subscribe templates to request next (ask, at most 3) and grants held",
-     CUSTOMER, {}, {}, 200),
-    ("post", "/api/v1/me/subscriptions", "Report what wx.requestSubscribeMessage returned", CUSTOMER, {},
-     {"results": ("object", True)}, 200),
-    ("post", "/api/v1/me/official-account/link", "Link the follower of a one-time 绑定 token to this customer",
-     CUSTOMER, {}, {"token": ("string", True)}, 200),
     ("post", "/api/v1/orders", "Place an order (Idempotency-Key honoured); 409 insufficient_stock", CUSTOMER,
      {"Idempotency-Key": "header"},
      {"store_id": ("integer", True), "items": ("array", True), "remark": ("string", False),
@@ -82,7 +71,6 @@ OPERATIONS += [
 
 # Security hardening (issue 11): logout, and what the new limits answer.
 OPERATIONS += [
-    ("post", "/api/v1/auth/logout", "Revoke this customer token (204)", CUSTOMER, {}, {}, 204),
     ("post", "/api/v1/staff/auth/logout", "Revoke this staff token (204)", STAFF, {}, {}, 204),
 ]
 
