@@ -52,7 +52,7 @@ STAFF_ERRORS = {"HTTP_401": ErrorEnvelope, "HTTP_403": ErrorEnvelope}
 
 
 def operation(*, tags: tuple[str, ...], ok: type[BaseModel] | None, status: int = 200, json: type[BaseModel] | None = None,
-              query: type[BaseModel] | None = None, errors: tuple[int, ...] = (), authenticated: bool = False,
+              query: type[BaseModel] | None = None, headers: type[BaseModel] | None = None, errors: tuple[int, ...] = (), authenticated: bool = False,
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare and validate one operation. Put it under the auth decorator, so a missing token answers 401 before a
     bad body answers 400. `errors` lists the statuses the operation answers besides 400 (all in the envelope)."""
@@ -60,7 +60,7 @@ def operation(*, tags: tuple[str, ...], ok: type[BaseModel] | None, status: int 
     responses.update({f"HTTP_{code}": ErrorEnvelope for code in errors})
     if authenticated:
         responses["HTTP_401"] = ErrorEnvelope
-    validate = spec.validate(json=json, query=query, resp=Response(**responses), tags=list(tags),
+    validate = spec.validate(json=json, query=query, headers=headers, resp=Response(**responses), tags=list(tags),
                              security={BEARER: []} if authenticated else None)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:

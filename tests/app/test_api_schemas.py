@@ -11,7 +11,9 @@ CONVERTED = [("get", "/api/v1/stores"), ("get", "/api/v1/stores/{store_id}"), ("
              ("get", "/api/v1/cart"), ("put", "/api/v1/cart/items"), ("delete", "/api/v1/cart/items/{sku_id}"),
              ("post", "/api/v1/auth/login"), ("post", "/api/v1/auth/logout"), ("get", "/api/v1/me"),
              ("post", "/api/v1/me/phone"), ("get", "/api/v1/me/subscriptions"), ("post", "/api/v1/me/subscriptions"),
-             ("post", "/api/v1/me/official-account/link")]
+             ("post", "/api/v1/me/official-account/link"), ("post", "/api/v1/orders"), ("get", "/api/v1/orders"),
+             ("get", "/api/v1/orders/{order_no}"), ("post", "/api/v1/orders/{order_no}/cancel"),
+             ("post", "/api/v1/orders/{order_no}/pay")]
 
 
 def test_the_document_validates_and_names_its_server(client):
