@@ -3,45 +3,40 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from app.errors import invalid_field
 from app.extensions import db
 from app.orders import cart
 from miniprogram_api import consumer
+from miniprogram_api.api_spec import operation
 from miniprogram_api.auth import current_customer, customer_required
-from miniprogram_api.params import body_int, json_body, query_int
 from miniprogram_api.render import cart_json
+from miniprogram_api.schemas.cart import CartItemBody, CartOut, CartQuery
 
-
-def _store_id_arg() -> int:
-    store_id = query_int("store_id", minimum=1)
-    if store_id is None:
-        raise invalid_field("store_id", "is required")
-    return store_id
+CART = ("customer", "cart")
 
 
 @consumer.get("/cart")
 @customer_required
-def get_cart():
-    store_id = _store_id_arg()
-    return jsonify(cart_json(store_id, cart.cart_lines(current_customer(), store_id)))
+@operation(tags=CART, query=CartQuery, ok=CartOut, authenticated=True, errors=(404,))
+def get_cart(query: CartQuery):
+    """The cart at one store"""
+    return jsonify(cart_json(query.store_id, cart.cart_lines(current_customer(), query.store_id)))
 
 
 @consumer.put("/cart/items")
 @customer_required
-def put_cart_item():
-    body = json_body()
-    store_id = body_int(body, "store_id", minimum=1)
-    sku_id = body_int(body, "sku_id", minimum=1)
-    quantity = body_int(body, "quantity", minimum=1, maximum=99)
-    cart.put_item(current_customer(), store_id, sku_id, quantity)
+@operation(tags=CART, json=CartItemBody, ok=CartOut, authenticated=True, errors=(404, 409))
+def put_cart_item(json: CartItemBody):
+    """Set a cart line's quantity (1..99)"""
+    cart.put_item(current_customer(), json.store_id, json.sku_id, json.quantity)
     db.session.commit()
-    return jsonify(cart_json(store_id, cart.cart_lines(current_customer(), store_id)))
+    return jsonify(cart_json(json.store_id, cart.cart_lines(current_customer(), json.store_id)))
 
 
 @consumer.delete("/cart/items/<int:sku_id>")
 @customer_required
-def delete_cart_item(sku_id: int):
-    store_id = _store_id_arg()
-    cart.remove_item(current_customer(), store_id, sku_id)
+@operation(tags=CART, query=CartQuery, ok=CartOut, authenticated=True, errors=(404,))
+def delete_cart_item(sku_id: int, query: CartQuery):
+    """Remove a cart line"""
+    cart.remove_item(current_customer(), query.store_id, sku_id)
     db.session.commit()
-    return jsonify(cart_json(store_id, cart.cart_lines(current_customer(), store_id)))
+    return jsonify(cart_json(query.store_id, cart.cart_lines(current_customer(), query.store_id)))

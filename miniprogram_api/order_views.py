@@ -4,60 +4,44 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import jsonify, request
+from flask import jsonify
 
 from app.errors import NotFound, invalid_field
 from app.extensions import db
-from app.models import Order, OrderStatus
+from app.models import Order
 from app.orders.cancellation import cancel_by_customer
-from app.orders.placement import MAX_LINES, MAX_QUANTITY, place_order
+from app.orders.placement import MAX_QUANTITY, place_order
 from app.orders.queries import customer_order, customer_orders
 from app.payments.service import start_payment
 from miniprogram_api import consumer
+from miniprogram_api.api_spec import operation
 from miniprogram_api.auth import current_customer, customer_required
-from miniprogram_api.params import body_int, body_list, body_str, json_body, page_of, paging, query_str
+from miniprogram_api.params import page_of
 from miniprogram_api.render import order_json
+from miniprogram_api.schemas.orders import (OrderBody, OrderHeaders, OrderOut, OrderPage, OrdersQuery,
+                                            PaymentParamsOut)
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+ORDERS = ("customer", "orders")
 _ORDER_NO = re.compile(r"^[0-9]{1,32}$")
-# ISO 8601 with an offset, ASCII digits only ("2026-12-01T12:30:00+08:00" or "…Z").
-_PICKUP_AT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$")
-STATUSES = tuple(s.value for s in OrderStatus)
 
 
-def _lines(body: dict) -> dict[int, int]:
+def _lines(body: OrderBody) -> dict[int, int]:
     """[{sku_id, quantity}, …] -> {sku_id: quantity}; a SKU named twice is one line with the quantities added."""
     lines: dict[int, int] = {}
-    for index, entry in enumerate(body_list(body, "items", max_items=MAX_LINES)):
-        if not isinstance(entry, dict):
-            raise invalid_field(f"items[{index}]", "must be an object with sku_id and quantity")
-        sku_id = body_int(entry, "sku_id", minimum=1)
-        quantity = body_int(entry, "quantity", minimum=1, maximum=MAX_QUANTITY)
-        lines[sku_id] = lines.get(sku_id, 0) + quantity
-        if lines[sku_id] > MAX_QUANTITY:
+    for index, entry in enumerate(body.items):
+        lines[entry.sku_id] = lines.get(entry.sku_id, 0) + entry.quantity
+        if lines[entry.sku_id] > MAX_QUANTITY:
             raise invalid_field(f"items[{index}].quantity", f"at most {MAX_QUANTITY} of one SKU per order")
     return lines
 
 
-def _pickup_at(body: dict) -> datetime | None:
-    value = body.get("pickup_at")
+def _pickup_at(value: str | None) -> datetime | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _PICKUP_AT.match(value):
-        raise invalid_field("pickup_at", "must be an ISO 8601 time with its offset, like 2026-12-01T12:30:00+08:00")
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise invalid_field("pickup_at", "is not a valid time") from None
-
-
-def _idempotency_key() -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise invalid_field("Idempotency-Key", "1-64 characters of letters, digits and _.:-")
-    return key
 
 
 def _order_or_404(order_no: str) -> Order:
@@ -68,14 +52,13 @@ def _order_or_404(order_no: str) -> Order:
 
 @consumer.post("/orders")
 @customer_required
-def create_order():
-    key = _idempotency_key()
-    body = json_body()
-    store_id = body_int(body, "store_id", minimum=1)
-    lines = _lines(body)
-    remark = body_str(body, "remark", max_length=200, required=False, default="")
-    coupon_id = body_int(body, "coupon_id", minimum=1, required=False)
-    pickup_at = _pickup_at(body)
+@operation(tags=ORDERS, headers=OrderHeaders, json=OrderBody, ok=OrderOut, status=201, authenticated=True,
+           errors=(404, 409, 429, 503))
+def create_order(headers: OrderHeaders, json: OrderBody):
+    """Place an order (Idempotency-Key honoured); 409 insufficient_stock, too_many_unpaid_orders, coupon_unavailable"""
+    key, store_id, remark, coupon_id = headers.idempotency_key, json.store_id, json.remark or "", json.coupon_id
+    lines = _lines(json)
+    pickup_at = _pickup_at(json.pickup_at)
     customer = current_customer()
     placement = place_order(customer, store_id, lines, remark, key, coupon_id=coupon_id, pickup_at=pickup_at)
     # Rendered before the commit, from what is in the session: after it the ORM would read the order, its items
@@ -91,22 +74,26 @@ def create_order():
 
 @consumer.get("/orders")
 @customer_required
-def list_orders():
-    status = query_str("status", max_length=20, choices=STATUSES)
-    page, per_page, offset = paging()
-    orders, total = customer_orders(current_customer(), status, offset, per_page)
-    return jsonify(page_of([order_json(o) for o in orders], page, per_page, total))
+@operation(tags=ORDERS, query=OrdersQuery, ok=OrderPage, authenticated=True)
+def list_orders(query: OrdersQuery):
+    """The customer's own orders, newest first"""
+    orders, total = customer_orders(current_customer(), query.status, query.offset, query.per_page)
+    return jsonify(page_of([order_json(o) for o in orders], query.page, query.per_page, total))
 
 
 @consumer.get("/orders/<order_no>")
 @customer_required
+@operation(tags=ORDERS, ok=OrderOut, authenticated=True, errors=(404,))
 def get_order(order_no: str):
+    """One of the customer's orders"""
     return jsonify(order_json(_order_or_404(order_no)))
 
 
 @consumer.post("/orders/<order_no>/cancel")
 @customer_required
+@operation(tags=ORDERS, ok=OrderOut, authenticated=True, errors=(404, 409, 503))
 def cancel_order(order_no: str):
+    """Cancel: unpaid -> cancelled (stock released, WeChat order closed); paid/ready -> refund started"""
     order = _order_or_404(order_no)
     cancel_by_customer(order, current_customer().id)
     db.session.commit()
@@ -115,6 +102,7 @@ def cancel_order(order_no: str):
 
 @consumer.post("/orders/<order_no>/pay")
 @customer_required
+@operation(tags=ORDERS, ok=PaymentParamsOut, authenticated=True, errors=(404, 409, 503))
 def pay_order(order_no: str):
-    """The wx.requestPayment fields: {timeStamp, nonceStr, package, signType, paySign}."""
+    """JSAPI prepay: the wx.requestPayment fields {timeStamp, nonceStr, package, signType, paySign}"""
     return jsonify(start_payment(_order_or_404(order_no), current_customer()))

@@ -7,29 +7,32 @@ from app.catalog import service as catalog
 from app.errors import invalid_field
 from app.stores import service as stores
 from miniprogram_api import consumer
-from miniprogram_api.params import page_of, paging, query_float, query_int, query_str
+from miniprogram_api.api_spec import operation
+from miniprogram_api.params import page_of
 from miniprogram_api.render import store_json
+from miniprogram_api.schemas.shop import (CategoryTree, ProductOut, ProductPage, ProductQuery, ProductsQuery,
+                                          StoreDetailOut, StorePage, StoresQuery)
 
-MAX_RADIUS_KM = 50.0
+SHOP = ("public", "shop")
 
 
 @consumer.get("/stores")
-def list_stores():
-    lat = query_float("lat", minimum=-90, maximum=90)
-    lng = query_float("lng", minimum=-180, maximum=180)
-    radius_km = query_float("radius_km", minimum=0.1, maximum=MAX_RADIUS_KM, default=10.0)
-    page, per_page, offset = paging()
-    if (lat is None) != (lng is None):
-        raise invalid_field("lat" if lat is None else "lng", "lat and lng go together")
-    if lat is None:
-        views, total = stores.all_stores(offset, per_page)
+@operation(tags=SHOP, query=StoresQuery, ok=StorePage)
+def list_stores(query: StoresQuery):
+    """Active stores, nearest first when lat/lng are given"""
+    if (query.lat is None) != (query.lng is None):
+        raise invalid_field("lat" if query.lat is None else "lng", "lat and lng go together")
+    if query.lat is None or query.lng is None:
+        views, total = stores.all_stores(query.offset, query.per_page)
     else:
-        views, total = stores.nearest_stores(lat, lng, radius_km, offset, per_page)
-    return jsonify(page_of([store_json(v) for v in views], page, per_page, total))
+        views, total = stores.nearest_stores(query.lat, query.lng, query.radius_km, query.offset, query.per_page)
+    return jsonify(page_of([store_json(v) for v in views], query.page, query.per_page, total))
 
 
 @consumer.get("/stores/<int:store_id>")
+@operation(tags=SHOP, ok=StoreDetailOut, errors=(404,))
 def get_store(store_id: int):
+    """One store with opening hours and open_now"""
     from miniprogram_api.promise_views import service_json
 
     data = store_json(stores.get_store(store_id), detail=True)
@@ -38,22 +41,25 @@ def get_store(store_id: int):
 
 
 @consumer.get("/categories")
+@operation(tags=SHOP, ok=CategoryTree)
 def categories():
+    """The category tree"""
     return jsonify(items=catalog.category_tree())
 
 
 @consumer.get("/stores/<int:store_id>/products")
-def store_products(store_id: int):
-    category_id = query_int("category_id", minimum=1)
-    q = query_str("q", max_length=50)
-    page, per_page, offset = paging()
-    items, total = catalog.store_products(store_id, category_id, q, offset, per_page)  # 404 for an unknown store
-    return jsonify(page_of(items, page, per_page, total))
+@operation(tags=SHOP, query=ProductsQuery, ok=ProductPage, errors=(404,))
+def store_products(store_id: int, query: ProductsQuery):
+    """Products with SKUs, price and stock at the store"""
+    items, total = catalog.store_products(store_id, query.category_id, query.q, query.offset,
+                                          query.per_page)  # 404 for an unknown store
+    return jsonify(page_of(items, query.page, query.per_page, total))
 
 
 @consumer.get("/products/<int:product_id>")
-def get_product(product_id: int):
-    store_id = query_int("store_id", minimum=1)
-    if store_id is not None:
-        stores.get_store(store_id)
-    return jsonify(catalog.product_dict(catalog.get_product(product_id, store_id)))
+@operation(tags=SHOP, query=ProductQuery, ok=ProductOut, errors=(404,))
+def get_product(product_id: int, query: ProductQuery):
+    """One product (stock at store_id when given)"""
+    if query.store_id is not None:
+        stores.get_store(query.store_id)
+    return jsonify(catalog.product_dict(catalog.get_product(product_id, query.store_id)))

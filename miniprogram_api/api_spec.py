@@ -1,0 +1,78 @@
+"""The one SpecTree of the API: `operation(...)` declares a view's request and response schemas, SpecTree validates
+the request before the view runs and writes the operation into the OpenAPI document (openapi.py serves it).
+
+Why SpecTree: it decorates the Flask blueprints and views as they are (flask-openapi3 and APIFlask replace the Flask
+and Blueprint classes), so views convert one at a time; its overhead per request was measured against the others
+(docs/api-schemas.md).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from spectree import Response, SpecTree
+
+from app.errors import InvalidRequest
+from miniprogram_api.params import json_body
+from miniprogram_api.schemas.common import ErrorEnvelope
+
+BEARER = "bearer"  # the security scheme openapi.document() declares
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # ("items", 0, "sku_id") -> "items[0].sku_id"; a whole-body problem (wrong type of body) is "body".
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
+def _refuse_in_envelope(req: Any, resp: Any, error: Exception | None, instance: Any, *adapter: Any) -> None:
+    """SpecTree's own 422 list becomes the 400 `invalid_request` envelope whose details name the fields."""
+    if not isinstance(error, ValidationError):
+        return
+    fields: dict[str, str] = {}
+    for problem in error.errors(include_url=False, include_input=False):
+        fields.setdefault(_field_name(tuple(problem["loc"])), problem["msg"])
+    first, why = next(iter(fields.items()))
+    raise InvalidRequest(f"{first}: {why}", {"fields": fields})
+
+
+spec = SpecTree(
+    "flask", mode="strict", title="micromall", version="1", annotations=True,
+    # Schema names as the classes are named (the default suffixes a hash of the module): one name per schema.
+    naming_strategy=lambda model: model.__name__, nested_naming_strategy=lambda _parent, child: child,
+    validation_error_status=400, validation_error_model=ErrorEnvelope, before=_refuse_in_envelope,
+)
+
+CUSTOMER_ERRORS = {"HTTP_401": ErrorEnvelope}
+STAFF_ERRORS = {"HTTP_401": ErrorEnvelope, "HTTP_403": ErrorEnvelope}
+
+
+def operation(*, tags: tuple[str, ...], ok: type[BaseModel] | None, status: int = 200, json: type[BaseModel] | None = None,
+              query: type[BaseModel] | None = None, headers: type[BaseModel] | None = None, errors: tuple[int, ...] = (), authenticated: bool = False,
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare and validate one operation. Put it under the auth decorator, so a missing token answers 401 before a
+    bad body answers 400. `errors` lists the statuses the operation answers besides 400 (all in the envelope)."""
+    responses: dict[str, Any] = {f"HTTP_{status}": ok}
+    responses.update({f"HTTP_{code}": ErrorEnvelope for code in errors})
+    if authenticated:
+        responses["HTTP_401"] = ErrorEnvelope
+    validate = spec.validate(json=json, query=query, headers=headers, resp=Response(**responses), tags=list(tags),
+                             security={BEARER: []} if authenticated else None)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        validated = validate(view)
+        if json is None:
+            return validated
+
+        @wraps(validated)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            # Malformed JSON, lone surrogates and absurd nesting are refused first, with the messages of
+            # params.json_body (Flask's own parser would answer a deep nest with a RecursionError: a 500).
+            json_body()
+            return validated(*args, **kwargs)
+        return checked
+    return decorate

@@ -1,0 +1,66 @@
+"""The schema-first API (docs/api-schemas.md): a valid OpenAPI document with servers, a docs page that needs no
+internet, request schemas refusing bad input in the envelope of docs/api.md, response schemas on every converted
+operation."""
+from openapi_spec_validator import validate
+
+from tests import factories
+
+# Operations declared with api_spec.operation; each has a success schema, an error schema and limits.
+CONVERTED = [("get", "/api/v1/stores"), ("get", "/api/v1/stores/{store_id}"), ("get", "/api/v1/categories"),
+             ("get", "/api/v1/stores/{store_id}/products"), ("get", "/api/v1/products/{product_id}"),
+             ("get", "/api/v1/cart"), ("put", "/api/v1/cart/items"), ("delete", "/api/v1/cart/items/{sku_id}"),
+             ("post", "/api/v1/auth/login"), ("post", "/api/v1/auth/logout"), ("get", "/api/v1/me"),
+             ("post", "/api/v1/me/phone"), ("get", "/api/v1/me/subscriptions"), ("post", "/api/v1/me/subscriptions"),
+             ("post", "/api/v1/me/official-account/link"), ("post", "/api/v1/orders"), ("get", "/api/v1/orders"),
+             ("get", "/api/v1/orders/{order_no}"), ("post", "/api/v1/orders/{order_no}/cancel"),
+             ("post", "/api/v1/orders/{order_no}/pay")]
+
+
+def test_the_document_validates_and_names_its_server(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    validate(document)
+    assert document["servers"][0]["url"] == "http://localhost"
+
+
+def test_converted_operations_declare_success_and_error_bodies(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    for method, path in CONVERTED:
+        responses = document["paths"][path][method]["responses"]
+        success = next(status for status in responses if status.startswith("2"))
+        if success != "204":
+            assert "$ref" in responses[success]["content"]["application/json"]["schema"], (method, path)
+        assert responses["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorEnvelope")
+    body = schemas["CartItemBody"]["properties"]
+    assert body["quantity"]["minimum"] == 1 and body["quantity"]["maximum"] == 99
+    assert body["sku_id"]["maximum"] == 2**31 - 1
+    assert schemas["ProductsQuery"]["properties"]["per_page"]["maximum"] == 100
+    assert set(schemas["CartQuery"]["required"]) == {"store_id"}
+
+
+def test_the_docs_page_is_served_with_no_outside_asset(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "/api/v1/cart/items" in page and "CartItemBody" in page
+    assert "http://" not in page.replace("http://localhost", "") and "https://" not in page
+
+
+def test_a_bad_body_is_an_invalid_request_naming_every_field(client, app_ctx):
+    factories.store()
+    headers = factories.login(client)
+    response = client.put("/api/v1/cart/items", headers=headers,
+                          json={"store_id": 1, "sku_id": "7", "quantity": 300, "extra": True})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request"
+    assert set(error["details"]["fields"]) == {"sku_id", "quantity"}
+    assert error["message"].startswith("sku_id: ")
+
+
+def test_a_bad_query_names_the_parameter_and_an_empty_one_is_absent(client, app_ctx):
+    error = client.get("/api/v1/stores?lat=91&lng=0").get_json()["error"]
+    assert error["code"] == "invalid_request" and set(error["details"]["fields"]) == {"lat"}
+    assert client.get("/api/v1/stores?lat=&lng=&page=").status_code == 200
+    error = client.get("/api/v1/stores?lat=1").get_json()["error"]
+    assert error["details"]["fields"] == {"lng": "lat and lng go together"}
