@@ -90,7 +90,8 @@ def test_a_scene_differing_only_in_case_is_not_ours(client, shop, staff_member, 
 def test_scenes_are_short_opaque_and_rotate_with_a_grace_period(client, shop, staff_member, arrive, app_ctx):
     staff = staff_member(shop.store_id)
     old = scene_of(shop.store_id, staff.seat_id)
-    assert WECHAT_SCENE.match(old) and len(old) <= 32 and str(staff.seat_id) not in old[:3]
+    # Opaque: random letters and digits, not the seat's id (a digits-only scene of 20 characters is never drawn).
+    assert WECHAT_SCENE.match(old) and len(old) <= 32 and not old.isdigit()
     assert scene_of(shop.store_id, staff.seat_id) == old  # stable until rotated
     new = rotate(shop.store_id, staff.seat_id).scene
     db.session.commit()
