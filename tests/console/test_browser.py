@@ -63,7 +63,7 @@ def shots(tmp_path):
     return lambda driver, name: driver.save_screenshot(os.path.join(folder, f"{name}.png"))
 
 
-def wait(driver, condition, seconds: float = 10):
+def wait(driver, condition, seconds: float = 30):  # generous: CI runs it beside the rest of the suite
     return WebDriverWait(driver, seconds, poll_frequency=0.05).until(condition)
 
 
