@@ -30,6 +30,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 BAD_CSV = "category,title,spec,price_fen,store_id,stock\n零食,薯片,一袋,800,1,10\n零食,虾条,一袋,八百,1,10\n"
@@ -64,7 +65,9 @@ def shots(tmp_path):
 
 
 def wait(driver, condition, seconds: float = 30):  # generous: CI runs it beside the rest of the suite
-    return WebDriverWait(driver, seconds, poll_frequency=0.05).until(condition)
+    # A page reloading under the condition's feet (after a click that posts a form) leaves stale elements: look again.
+    return WebDriverWait(driver, seconds, poll_frequency=0.05,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def sign_in(driver, base: str, username: str, password: str) -> None:
