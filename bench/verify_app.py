@@ -11,13 +11,16 @@ import os
 
 from werkzeug.datastructures import EnvironHeaders
 
-from app.config import fill_sandbox_pay_keys, load_config
+from app.config import load_config
+from app.devtools import dev_tools
 from payments.gateway import build_client
 
 def _wechatpay_client():
     instance = os.environ["MICROMALL_INSTANCE_PATH"]
     cfg = load_config(None, None, instance_path=instance)
-    fill_sandbox_pay_keys(cfg, instance)
+    tools = dev_tools()  # the bench runs on the sandbox: its development pay keys, as the app's create_app fills them
+    assert tools is not None, "the bench needs the development tools (pip install -e ./dev)"
+    tools.prepare_config(cfg, instance)
     return build_client(cfg)
 
 
