@@ -49,6 +49,29 @@ def hot_sku(app, store_id: int, sku_id: int, result: Result) -> Gate:
                     f"{left}, 201s {created}, inconsistent orders {len(bad)}")
 
 
+def ample_orders(app, store_id: int, skus: list[int], stock_before: dict[int, int], result: Result) -> Gate:
+    """S2a: every attempt a 201; every order consistent (total = its lines, one event, stock reserved); each SKU's
+    stock went down by exactly what its orders hold."""
+    listed = "(" + ",".join(str(k) for k in skus) + ")"
+    orders = _rows(app, f"""
+        SELECT o.id, o.status, o.total_fen, o.stock_reserved, SUM(i.quantity * i.unit_price_fen),
+               (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id)
+        FROM orders o JOIN order_items i ON i.order_id = o.id
+        WHERE o.store_id = :s AND i.sku_id IN {listed}
+        GROUP BY o.id, o.status, o.total_fen, o.stock_reserved""", s=store_id)
+    bad = [r[0] for r in orders if r[1] != "pending_payment" or int(r[2]) != int(r[4]) or not r[3] or r[5] != 1]
+    held = dict(_rows(app, f"""SELECT i.sku_id, SUM(i.quantity) FROM order_items i JOIN orders o ON o.id = i.order_id
+                               WHERE o.store_id = :s AND o.status = 'pending_payment' AND i.sku_id IN {listed}
+                               GROUP BY i.sku_id""", s=store_id))
+    left = dict(_rows(app, f"SELECT sku_id, quantity FROM store_stock WHERE store_id = :s AND sku_id IN {listed}",
+                      s=store_id))
+    drift = [k for k in skus if stock_before[k] - int(held.get(k, 0)) != left[k]]
+    created = result.statuses.get(201, 0)
+    ok = created == result.requests and not bad and not drift and result.errors == 0
+    return Gate(ok, f"201s {created}/{result.requests}, inconsistent orders {len(bad)}, SKUs whose stock drifted "
+                    f"{len(drift)}")
+
+
 def one_transition_per_order(app, order_nos: list[str], result: Result) -> Gate:
     """S3: every order paid, by exactly one pending_payment -> paid event, one payment, one pickup code."""
     rows = _rows(app, """

@@ -21,7 +21,8 @@ from bench.procs import (RESULTS, WORK, Ports, Procs, bench_env, machine_facts, 
 from bench.wrk import Result, run as wrk_run
 
 # Sized so each count-bounded scenario takes ~10-20 s here; BOUND_S stops any of them that has not finished.
-N_BUYERS, N_RUSH = 2048, 1500  # S2: buyers taking turns, order attempts
+N_BUYERS, N_RUSH = 2048, 1500  # S2b: buyers taking turns, order attempts
+N_AMPLE, AMPLE_EACH = 400, 2  # S2a: customers, orders each (ample stock)
 N_PAY, N_PICKUP = 150, 100  # S3 orders (x10 notifications), S5 codes (x20 redeems)
 N_MESSAGES = 2000  # S4
 BOUND_S = 60
@@ -65,6 +66,17 @@ def _wait_paid(app, order_nos: list[str], timeout: float = 60) -> list[str]:
             return codes
         time.sleep(0.5)
     raise RuntimeError(f"only {len(codes)} of {len(order_nos)} orders paid through the sandbox in {timeout} s")
+
+
+def _stock(app, store_id: int, skus: list[int]) -> dict[int, int]:
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context():
+        return {k: q for k, q in db.session.execute(text(
+            "SELECT sku_id, quantity FROM store_stock WHERE store_id = :s AND sku_id IN (" + ",".join(map(str, skus))
+            + ")"), {"s": store_id})}
 
 
 def _sell_out_s(app, store_id: int, sku_id: int) -> float:
@@ -158,16 +170,27 @@ class Bench:
         s1 = self.load("S1-products", data.product_list(s.store_id), 16, 10, False, ok)
         self.add(Row("S1 store product list (20 items), warm", 16, s1, f"{ratio(s1, c0):.2f}", f"{ratio(s1, s0):.2f}"))
 
-        print("S2 hot-SKU rush", flush=True)
+        print("S2a order placement, ample stock", flush=True)
         self.fresh_app()
-        # Warm the order path on another SKU first: a worker's first order loads what it has not used yet.
+        # Warm the order path first: a worker's first order loads what it has not used yet.
         self.load("warm-orders", data.hot_sku_orders(s.store_id, s.other_skus[0], s.customer_tokens[:64], 64), 16,
                   BOUND_S, True, {201})
+        ample = self.take_tokens(N_AMPLE)
+        before = _stock(self.app, s.store_id, s.other_skus)
+        s2a = self.load("S2a-ample", data.ample_orders(s.store_id, s.other_skus, ample, AMPLE_EACH), 256, BOUND_S,
+                        True, {201})
+        self.add(Row(f"S2a order placement, ample stock, {N_AMPLE} customers", 256, s2a, f"{ratio(s2a, c0w):.2f}",
+                     f"{ratio(s2a, s0w):.2f}", gates.ample_orders(self.app, s.store_id, s.other_skus, before, s2a)))
+
+        print("S2b hot-SKU rush", flush=True)
+        self.fresh_app()
+        self.load("warm-orders", data.hot_sku_orders(s.store_id, s.other_skus[0], s.customer_tokens[64:128], 64),
+                  16, BOUND_S, True, {201})
         reqs = data.hot_sku_orders(s.store_id, s.hot_sku, s.customer_tokens[:N_BUYERS], N_RUSH, s.coupons)
         s2 = self.load("S2-rush", reqs, 256, BOUND_S, True, {201, 409})
         gate = gates.hot_sku(self.app, s.store_id, s.hot_sku, s2)
         sold_s = _sell_out_s(self.app, s.store_id, s.hot_sku)
-        self.add(Row("S2 hot-SKU rush, 256 buyers, 500 in stock", 256, s2, f"{ratio(s2, c0w):.2f}",
+        self.add(Row("S2b hot-SKU rush, 256 buyers, 500 in stock", 256, s2, f"{ratio(s2, c0w):.2f}",
                              f"{ratio(s2, s0w):.2f}", gate,
                              f"500 sold in {sold_s:.2f} s ({500 / sold_s if sold_s else 0:.0f} orders/s); "
                              f"{s2.requests} attempts, the rest 409 insufficient_stock"))
@@ -250,12 +273,12 @@ def render(rows: list[Row], facts: list[tuple[str, str]], command: str, schema: 
     lines += ["", "Gates and notes:"]
     lines += [f"- {r.name}: {'PASS' if r.gate.ok else 'FAIL'} — {r.gate.detail}" for r in rows if r.gate]
     lines += [f"- {r.name}: {r.note}" for r in rows if r.note]
-    lines += ["", "Ratios: to C0 (the bare Flask app, same gunicorn settings, same run; at 256 connections for S2) "
+    lines += ["", "Ratios: to C0 (the bare Flask app, same gunicorn settings, same run; at 256 connections for S2a and S2b) "
               "and to S0 (the project's own /healthz; S3 also to S3c, verify + decrypt alone). SQL/req: statements "
               "per request counted in the workers (bench/counted_app.py), mean over the scenario's requests. Peak "
               "RSS: the highest VmHWM among the workers of the gunicorn that served the row.", "",
               "errors = socket errors + answers other than the scenario's expected statuses "
-              "(S2: 201/409, S3: 204, S5: 200/409 already_redeemed, others 200). Count-bounded scenarios (S2-S5) "
+              "(S2a: 201, S2b: 201/409, S3: 204, S5: 200/409 already_redeemed, others 200). Count-bounded scenarios (S2-S5) "
               "take req/s over their own span; time-bounded ones (S0, S1) over wrk's -d. gunicorn is restarted (same "
               "settings) and warmed on the scenario's own path before each scenario, so max_requests recycling "
               "and cold workers land in no measurement. Time-bounded errors include wrk's timeouts (> 10 s)."]
@@ -281,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     recreate_database()
     app = create_app()
     schema = make_schema(app, env)
-    seeded = seed(app, customers=N_BUYERS + N_PAY + N_PICKUP + 600)
+    seeded = seed(app, customers=N_BUYERS + N_AMPLE + N_PAY + N_PICKUP + 600)
     procs = Procs()
     profile_lines: list[str] = []
     try:
