@@ -13,7 +13,14 @@ CONVERTED = [("get", "/api/v1/stores"), ("get", "/api/v1/stores/{store_id}"), ("
              ("post", "/api/v1/me/phone"), ("get", "/api/v1/me/subscriptions"), ("post", "/api/v1/me/subscriptions"),
              ("post", "/api/v1/me/official-account/link"), ("post", "/api/v1/orders"), ("get", "/api/v1/orders"),
              ("get", "/api/v1/orders/{order_no}"), ("post", "/api/v1/orders/{order_no}/cancel"),
-             ("post", "/api/v1/orders/{order_no}/pay")]
+             ("post", "/api/v1/orders/{order_no}/pay"), ("get", "/api/v1/orders/{order_no}/pickup")]
+# The staff mini-program's operations (Schemathesis runs them logged in as a manager's seat).
+STAFF_CONVERTED = [("post", "/api/v1/staff/auth/login"), ("post", "/api/v1/staff/auth/bind"),
+                   ("post", "/api/v1/staff/auth/logout"), ("post", "/api/v1/staff/invites"),
+                   ("post", "/api/v1/staff/pickups/lookup"), ("post", "/api/v1/staff/pickups/redeem"),
+                   ("post", "/api/v1/staff/orders/{order_no}/ready"), ("get", "/api/v1/staff/pickups"),
+                   ("get", "/api/v1/staff/redemptions")]
+CONVERTED += STAFF_CONVERTED
 
 
 def test_the_document_validates_and_names_its_server(client):
