@@ -32,35 +32,9 @@ OPERATIONS: list[tuple[str, str, str, str, dict[str, str], dict[str, tuple[str, 
               "msg_signature": "string", "openid": "string"}, {}, 200),
 ]
 
-# Store pickup (issue 5). Error codes beyond API.md: 400 qr_token_invalid / qr_token_expired (a forged or stale QR
-# token), 404 invite_not_found, 409 invite_used / invite_expired / staff_already_bound, 403 seat_disabled.
-OPERATIONS += [
-    ("get", "/api/v1/orders/{order_no}/pickup", "The pickup code and a fresh QR token of a paid or ready order; "
-     "409 order_not_redeemable otherwise", CUSTOMER, {"order_no": "string"}, {}, 200),
-    ("post", "/api/v1/staff/auth/login", "Staff login with a staff-app wx.login() code; 403 staff_not_bound", PUBLIC,
-     {}, {"code": ("string", True)}, 200),
-    ("post", "/api/v1/staff/auth/bind", "Bind the staff openid to the seat of a one-time invite", PUBLIC, {},
-     {"code": ("string", True), "invite_code": ("string", True)}, 200),
-    ("post", "/api/v1/staff/invites", "Manager: a one-time invite for a seat of their store (a new seat "
-     "without seat_id)", STAFF, {}, {"seat_id": ("integer", False), "role": ("string", False),
-                                    "name": ("string", False)}, 201),
-    ("post", "/api/v1/staff/pickups/lookup", "Preview the pickup a code or QR token names; 404 pickup_not_found "
-     "(unknown or another store's), 429 rate_limited", STAFF, {}, {"code": ("string", False), "qr_token": ("string", False)}, 200),
-    ("post", "/api/v1/staff/pickups/redeem", "Hand the order over, once; 409 already_redeemed, 404 pickup_not_found "
-     "(unknown or another store's), 409 order_not_redeemable, 429 rate_limited", STAFF, {},
-     {"code": ("string", False), "qr_token": ("string", False)}, 200),
-    ("post", "/api/v1/staff/orders/{order_no}/ready", "The order is prepared: status ready, the customer is told",
-     STAFF, {"order_no": "string"}, {}, 200),
-    ("get", "/api/v1/staff/pickups", "The store's orders awaiting pickup, oldest first", STAFF,
-     {"status": "string", "page": "integer", "per_page": "integer"}, {}, 200),
-    ("get", "/api/v1/staff/redemptions", "The store's redemption log (a clerk sees their own attempts)", STAFF,
-     {"page": "integer", "per_page": "integer"}, {}, 200),
-]
-
-# Security hardening (issue 11): logout, and what the new limits answer.
-OPERATIONS += [
-    ("post", "/api/v1/staff/auth/logout", "Revoke this staff token (204)", STAFF, {}, {}, 204),
-]
+# Store pickup (issue 5) and staff logout (issue 11) are declared on their views (schemas/pickup.py, staff.py).
+# Error codes beyond API.md: 400 qr_token_invalid / qr_token_expired (a forged or stale QR token), 404
+# invite_not_found, 409 invite_used / invite_expired / staff_already_bound, 403 seat_disabled.
 
 # Promises, ratings, coupons and alliances (issue 18). Orders carry total_fen, discount_fen, payable_fen (what
 # WeChat Pay is asked for), coupon_id, pickup_at, promised_ready_at and late; GET /stores/{id} carries `service`.

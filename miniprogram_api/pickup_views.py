@@ -13,16 +13,20 @@ from app.pickup.codes import code_for_order, format_code
 from app.pickup.handover import REDEEMABLE
 from app.pickup.qr import issue_qr_token
 from miniprogram_api import consumer
+from miniprogram_api.api_spec import operation
 from miniprogram_api.auth import current_customer, customer_required
 from miniprogram_api.render import iso
+from miniprogram_api.schemas.pickup import CustomerPickupOut
 
 _ORDER_NO = re.compile(r"^[0-9]{1,32}$")
 
 
 @consumer.get("/orders/<order_no>/pickup")
 @customer_required
+@operation(tags=("customer", "pickup"), ok=CustomerPickupOut, authenticated=True, errors=(404, 409))
 def order_pickup(order_no: str):
-    """Called again by the app whenever the QR token is about to expire."""
+    """The pickup code and a fresh QR token of a paid or ready order; 409 order_not_redeemable otherwise"""
+    # Called again by the app whenever the QR token is about to expire.
     if not _ORDER_NO.match(order_no):
         raise NotFound(f"Order {order_no} does not exist.")
     order = customer_order(current_customer(), order_no)  # another customer's order is a 404, as everywhere

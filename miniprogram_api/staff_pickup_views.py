@@ -6,46 +6,46 @@ import re
 
 from flask import jsonify, request
 
-from app.errors import InvalidRequest, NotFound
+from app.errors import NotFound
 from app.extensions import db
 from app.pickup import handover
 from app.pickup.queries import attempt_log, awaiting_pickups
-from miniprogram_api.params import body_str, json_body, page_of, paging, query_str
+from miniprogram_api.api_spec import operation
+from miniprogram_api.params import page_of
 from miniprogram_api.render import order_json
+from miniprogram_api.schemas.orders import OrderOut
+from miniprogram_api.schemas.pickup import (AwaitingPage, AwaitingQuery, CodeOrTokenBody, PickupOut, RedemptionPage,
+                                            RedemptionsQuery)
 from miniprogram_api.staff_auth import current_seat, staff, staff_required
 from miniprogram_api.staff_render import awaiting_json, log_json, pickup_json
 
+COUNTER = ("staff", "pickup")
 _ORDER_NO = re.compile(r"^[0-9]{1,32}$")
-
-
-def _code_or_token() -> tuple[str | None, str | None]:
-    """Exactly one of `code` (typed, spaces allowed) and `qr_token` (scanned)."""
-    body = json_body()
-    code = body_str(body, "code", max_length=32, required=False)
-    qr_token = body_str(body, "qr_token", max_length=512, required=False)
-    if (code is None) == (qr_token is None):
-        raise InvalidRequest("Send either code or qr_token.",
-                             {"fields": {"code": "send code or qr_token", "qr_token": "send code or qr_token"}})
-    return code, qr_token
 
 
 @staff.post("/pickups/lookup")
 @staff_required
-def lookup_pickup():
-    code, qr_token = _code_or_token()
-    return jsonify(pickup_json(handover.lookup(current_seat(), code, qr_token, request.remote_addr)))
+@operation(tags=COUNTER, json=CodeOrTokenBody, ok=PickupOut, authenticated=True, errors=(404, 429))
+def lookup_pickup(json: CodeOrTokenBody):
+    """Preview the pickup a code or QR token names; 404 pickup_not_found (unknown or another store's), 400
+    qr_token_invalid / qr_token_expired, 429 rate_limited"""
+    return jsonify(pickup_json(handover.lookup(current_seat(), json.code, json.qr_token, request.remote_addr)))
 
 
 @staff.post("/pickups/redeem")
 @staff_required
-def redeem_pickup():
-    code, qr_token = _code_or_token()
-    return jsonify(pickup_json(handover.redeem(current_seat(), code, qr_token, request.remote_addr)))
+@operation(tags=COUNTER, json=CodeOrTokenBody, ok=PickupOut, authenticated=True, errors=(404, 409, 429))
+def redeem_pickup(json: CodeOrTokenBody):
+    """Hand the order over, once; 409 already_redeemed, 404 pickup_not_found (unknown or another store's), 409
+    order_not_redeemable, 429 rate_limited"""
+    return jsonify(pickup_json(handover.redeem(current_seat(), json.code, json.qr_token, request.remote_addr)))
 
 
 @staff.post("/orders/<order_no>/ready")
 @staff_required
+@operation(tags=COUNTER, ok=OrderOut, authenticated=True, errors=(404, 409))
 def mark_ready(order_no: str):
+    """The order is prepared: status ready, the customer is told"""
     if not _ORDER_NO.match(order_no):
         raise NotFound(f"Order {order_no} does not exist at this store.")
     order = handover.mark_ready(current_seat(), order_no)
@@ -55,16 +55,17 @@ def mark_ready(order_no: str):
 
 @staff.get("/pickups")
 @staff_required
-def list_pickups():
-    status = query_str("status", max_length=20, choices=handover.REDEEMABLE)
-    page, per_page, offset = paging()
-    rows, total = awaiting_pickups(current_seat().store_id, status, offset, per_page)
-    return jsonify(page_of([awaiting_json(order, code) for order, code in rows], page, per_page, total))
+@operation(tags=COUNTER, query=AwaitingQuery, ok=AwaitingPage, authenticated=True)
+def list_pickups(query: AwaitingQuery):
+    """The store's orders awaiting pickup, oldest first"""
+    rows, total = awaiting_pickups(current_seat().store_id, query.status, query.offset, query.per_page)
+    return jsonify(page_of([awaiting_json(order, code) for order, code in rows], query.page, query.per_page, total))
 
 
 @staff.get("/redemptions")
 @staff_required
-def list_redemptions():
-    page, per_page, offset = paging()
-    entries, total = attempt_log(current_seat(), offset, per_page)
-    return jsonify(page_of([log_json(e) for e in entries], page, per_page, total))
+@operation(tags=COUNTER, query=RedemptionsQuery, ok=RedemptionPage, authenticated=True)
+def list_redemptions(query: RedemptionsQuery):
+    """The store's redemption log (a clerk sees their own attempts)"""
+    entries, total = attempt_log(current_seat(), offset=query.offset, limit=query.per_page)
+    return jsonify(page_of([log_json(e) for e in entries], query.page, query.per_page, total))

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from app.errors import NotFound, invalid_field
+from app.errors import NotFound
 from app.extensions import db
-from app.models import STAFF_ROLES, StaffSeat
+from app.models import StaffSeat
 from app.staff import service as staff_service
+from miniprogram_api.api_spec import operation
 from miniprogram_api.auth import bearer_token
-from miniprogram_api.params import body_int, body_str, json_body
 from miniprogram_api.render import iso
+from miniprogram_api.schemas.staff import BindBody, InviteBody, InviteOut, StaffCodeBody, StaffSessionOut
 from miniprogram_api.staff_auth import current_seat, manager_required, staff, staff_required
 from miniprogram_api.staff_render import seat_json
+
+ACCOUNT = ("staff", "account")
 
 
 def _session(token: str, expires_in: int, seat: StaffSeat):
@@ -19,27 +22,29 @@ def _session(token: str, expires_in: int, seat: StaffSeat):
 
 
 @staff.post("/auth/login")
-def login():
-    code = body_str(json_body(), "code", max_length=128)
-    token, expires_in, seat = staff_service.login(code)
+@operation(tags=("public", "staff"), json=StaffCodeBody, ok=StaffSessionOut, errors=(401, 403, 429, 503))
+def login(json: StaffCodeBody):
+    """Staff login with a staff-app wx.login() code; 403 staff_not_bound"""
+    token, expires_in, seat = staff_service.login(json.code)
     db.session.commit()
     return _session(token, expires_in, seat)
 
 
 @staff.post("/auth/bind")
-def bind():
-    body = json_body()
-    code = body_str(body, "code", max_length=128)
-    invite_code = body_str(body, "invite_code", max_length=64)
-    token, expires_in, seat = staff_service.bind(code, invite_code)
+@operation(tags=("public", "staff"), json=BindBody, ok=StaffSessionOut, errors=(401, 403, 404, 409, 429, 503))
+def bind(json: BindBody):
+    """Bind the staff openid to the seat of a one-time invite; 404 invite_not_found, 409 invite_used, invite_expired,
+    staff_already_bound, 403 seat_disabled"""
+    token, expires_in, seat = staff_service.bind(json.code, json.invite_code)
     db.session.commit()
     return _session(token, expires_in, seat)
 
 
 @staff.post("/auth/logout")
 @staff_required
+@operation(tags=ACCOUNT, ok=None, status=204, authenticated=True)
 def logout():
-    """Revokes the staff token it is called with (204)."""
+    """Revoke this staff token (204); the next request with it is 401"""
     staff_service.logout(bearer_token())
     db.session.commit()
     return "", 204
@@ -47,22 +52,16 @@ def logout():
 
 @staff.post("/invites")
 @manager_required
-def create_invite():
-    """A manager invites staff of their own store: for an existing seat (`seat_id`, e.g. a new phone) or a new one
-    (`role`, `name`)."""
-    body = json_body()
+@operation(tags=ACCOUNT, json=InviteBody, ok=InviteOut, status=201, authenticated=True, errors=(403, 404, 409))
+def create_invite(json: InviteBody):
+    """Manager: a one-time invite for a seat of their store (a new seat without seat_id); 409 seat_disabled"""
     manager = current_seat()
-    seat_id = body_int(body, "seat_id", minimum=1, required=False)
-    if seat_id is not None:
-        seat = db.session.get(StaffSeat, seat_id)
+    if json.seat_id is not None:
+        seat = db.session.get(StaffSeat, json.seat_id)
         if seat is None or seat.store_id != manager.store_id:
-            raise NotFound(f"Staff seat {seat_id} does not exist at this store.")
+            raise NotFound(f"Staff seat {json.seat_id} does not exist at this store.")
     else:
-        role = body_str(body, "role", max_length=16, required=False, default="clerk")
-        if role not in STAFF_ROLES:
-            raise invalid_field("role", f"must be one of {', '.join(STAFF_ROLES)}")
-        seat = staff_service.create_seat(manager.store_id, role,
-                                         body_str(body, "name", max_length=64, required=False, default=""))
+        seat = staff_service.create_seat(manager.store_id, json.role or "clerk", json.name or "")
     code, invite = staff_service.create_invite(seat, f"staff:{manager.id}")
     db.session.commit()
     return jsonify(seat=seat_json(seat), invite_code=code, expires_at=iso(invite.expires_at)), 201

@@ -51,3 +51,24 @@ def login(client, openid: str = "alice") -> dict[str, str]:
     response = client.post("/api/v1/auth/login", json={"code": f"sandbox-{openid}.{next(_counter)}"})
     assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def staff_seat(client, store_id: int, role: str = "clerk") -> tuple[int, dict[str, str]]:
+    """A staff seat of the store, bound through the API with a one-time invite (its openid is `staff<seat id>`);
+    returns the seat id and its auth header."""
+    from app.staff.service import create_invite, create_seat
+
+    seat = create_seat(store_id, role, f"{role}{next(_counter)}")
+    invite_code, _ = create_invite(seat, "test")
+    db.session.commit()
+    response = client.post("/api/v1/staff/auth/bind", json={"code": f"sandbox-staff{seat.id}.{next(_counter)}",
+                                                            "invite_code": invite_code})
+    assert response.status_code == 200, response.get_json()
+    return seat.id, {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def staff_login(client, seat_id: int) -> dict[str, str]:
+    """A fresh token of a bound seat, from the staff app's login; returns the auth header."""
+    response = client.post("/api/v1/staff/auth/login", json={"code": f"sandbox-staff{seat_id}.{next(_counter)}"})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}

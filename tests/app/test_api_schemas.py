@@ -13,7 +13,14 @@ CONVERTED = [("get", "/api/v1/stores"), ("get", "/api/v1/stores/{store_id}"), ("
              ("post", "/api/v1/me/phone"), ("get", "/api/v1/me/subscriptions"), ("post", "/api/v1/me/subscriptions"),
              ("post", "/api/v1/me/official-account/link"), ("post", "/api/v1/orders"), ("get", "/api/v1/orders"),
              ("get", "/api/v1/orders/{order_no}"), ("post", "/api/v1/orders/{order_no}/cancel"),
-             ("post", "/api/v1/orders/{order_no}/pay")]
+             ("post", "/api/v1/orders/{order_no}/pay"), ("get", "/api/v1/orders/{order_no}/pickup")]
+# The staff mini-program's operations (Schemathesis runs them logged in as a manager's seat).
+STAFF_CONVERTED = [("post", "/api/v1/staff/auth/login"), ("post", "/api/v1/staff/auth/bind"),
+                   ("post", "/api/v1/staff/auth/logout"), ("post", "/api/v1/staff/invites"),
+                   ("post", "/api/v1/staff/pickups/lookup"), ("post", "/api/v1/staff/pickups/redeem"),
+                   ("post", "/api/v1/staff/orders/{order_no}/ready"), ("get", "/api/v1/staff/pickups"),
+                   ("get", "/api/v1/staff/redemptions")]
+CONVERTED += STAFF_CONVERTED
 
 
 def test_the_document_validates_and_names_its_server(client):
@@ -64,3 +71,27 @@ def test_a_bad_query_names_the_parameter_and_an_empty_one_is_absent(client, app_
     assert client.get("/api/v1/stores?lat=&lng=&page=").status_code == 200
     error = client.get("/api/v1/stores?lat=1").get_json()["error"]
     assert error["details"]["fields"] == {"lng": "lat and lng go together"}
+
+
+def test_staff_operations_declare_their_limits_and_the_staff_token(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    assert schemas["CodeOrTokenBody"]["properties"]["code"]["anyOf"][0]["maxLength"] == 32
+    assert "exactly one" in schemas["CodeOrTokenBody"]["description"].lower()
+    assert schemas["InviteBody"]["properties"]["role"]["anyOf"][0]["enum"] == ["clerk", "manager"]
+    assert schemas["AwaitingQuery"]["properties"]["status"]["anyOf"][0]["enum"] == ["paid", "ready"]
+    redeem = document["paths"]["/api/v1/staff/pickups/redeem"]["post"]
+    assert redeem["security"] == [{"bearer": []}] and {"401", "404", "409", "429"} <= set(redeem["responses"])
+    assert "security" not in document["paths"]["/api/v1/staff/auth/login"]["post"]
+
+
+def test_code_or_qr_token_is_one_rule_naming_both_fields(client, app_ctx):
+    _, headers = factories.staff_seat(client, factories.store())
+    for body in ({}, {"code": "1234 5678 9012", "qr_token": "mmqr1.x"}):
+        response = client.post("/api/v1/staff/pickups/lookup", headers=headers, json=body)
+        error = response.get_json()["error"]
+        assert response.status_code == 400 and error["code"] == "invalid_request"
+        assert error["message"] == "Send either code or qr_token."
+        assert set(error["details"]["fields"]) == {"code", "qr_token"}
+    # without a staff token, a bad body is still a 401
+    assert client.post("/api/v1/staff/pickups/lookup", json={"code": 5}).status_code == 401
