@@ -41,15 +41,19 @@ class ThresholdsOut(Out):
     min_sample: int
 
 
-class StoreServiceOut(Out):
-    """The trailing 30 days of one store."""
+class ServiceOut(Out):
+    """A store's public service figures over the trailing 30 days (GET /stores/{id} carries them as `service`)."""
     rating: float | None = Field(description="average stars; null without ratings")
     ratings: int = Field(ge=0)
     on_time_rate: float | None = Field(ge=0, le=1, description="null without judged orders")
     judged_orders: int = Field(ge=0)
     late_orders: int = Field(ge=0)
-    prep_minutes_now: int = Field(ge=0)
-    grace_minutes: int = Field(ge=0)
+    prep_minutes_now: int = Field(ge=0, description="minutes an order placed now takes to prepare")
+    grace_minutes: int = Field(ge=0, description="minutes past the promise before an order counts as late")
+
+
+class StoreServiceOut(ServiceOut):
+    """What the store's staff see: the figures, the merchant's thresholds, whether subsidies are paused and why."""
     subsidy_allowed: bool = Field(description="false: subsidised coupons are paused (see reasons)")
     reasons: list[str]
     thresholds: ThresholdsOut
