@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SpecTree
+from spectree.utils import get_model_key
 
 from app.errors import InvalidRequest
 from miniprogram_api.params import json_body
@@ -47,21 +48,39 @@ spec = SpecTree(
     validation_error_status=400, validation_error_model=ErrorEnvelope, before=_refuse_in_envelope,
 )
 
+class _Responses(Response):
+    """SpecTree writes every body it has a model for as application/json, and a body without one not at all;
+    `media_type` names the success body of an operation answering something else (a staff code is a JPEG)."""
+
+    def __init__(self, media_type: str | None, status: int, **code_models: Any) -> None:
+        super().__init__(**code_models)
+        self.media_type, self.status = media_type, status
+
+    def generate_spec(self, naming_strategy: Any = get_model_key) -> dict[str, Any]:
+        responses = super().generate_spec(naming_strategy)
+        if self.media_type is not None:
+            # OpenAPI 3.1: a binary body is named by its media type alone, with no schema.
+            responses[str(self.status)]["content"] = {self.media_type: {}}
+        return responses
+
+
 CUSTOMER_ERRORS = {"HTTP_401": ErrorEnvelope}
 STAFF_ERRORS = {"HTTP_401": ErrorEnvelope, "HTTP_403": ErrorEnvelope}
 
 
 def operation(*, tags: tuple[str, ...], ok: type[BaseModel] | None, status: int = 200, json: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, headers: type[BaseModel] | None = None, errors: tuple[int, ...] = (), authenticated: bool = False,
-              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              media_type: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare and validate one operation. Put it under the auth decorator, so a missing token answers 401 before a
-    bad body answers 400. `errors` lists the statuses the operation answers besides 400 (all in the envelope)."""
+    bad body answers 400. `errors` lists the statuses the operation answers besides 400 (all in the envelope).
+    `media_type`, with `ok=None`: the success body is not JSON but this (documented, not validated)."""
+    assert media_type is None or ok is None, "a non-JSON success body has no model"
     responses: dict[str, Any] = {f"HTTP_{status}": ok}
     responses.update({f"HTTP_{code}": ErrorEnvelope for code in errors})
     if authenticated:
         responses["HTTP_401"] = ErrorEnvelope
-    validate = spec.validate(json=json, query=query, headers=headers, resp=Response(**responses), tags=list(tags),
-                             security={BEARER: []} if authenticated else None)
+    validate = spec.validate(json=json, query=query, headers=headers, resp=_Responses(media_type, status, **responses),
+                             tags=list(tags), security={BEARER: []} if authenticated else None)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         validated = validate(view)

@@ -6,17 +6,20 @@ from flask import jsonify
 from app.attribution.service import record_arrival
 from app.extensions import db
 from miniprogram_api import consumer
+from miniprogram_api.api_spec import operation
 from miniprogram_api.auth import current_customer, customer_required
-from miniprogram_api.params import body_str, json_body
 from miniprogram_api.render import iso
+from miniprogram_api.schemas.attribution import ArrivalOut, AttributionBody
 
 
 @consumer.post("/me/attribution")
 @customer_required
-def report_attribution():
-    # 64, not 32: a longer string is still answered as a malformed scene (400 naming the field), not cut short.
-    scene = body_str(json_body(), "scene", max_length=64)
-    arrival = record_arrival(current_customer(), scene)
+@operation(tags=("customer", "attribution"), json=AttributionBody, ok=ArrivalOut, authenticated=True,
+           errors=(404, 410, 429))
+def report_attribution(json: AttributionBody):
+    """The scene the mini-program was opened with (staff or store code): the first staff code owns the customer at
+    its store for ATTRIBUTION_WINDOW_D days; 404 scene_not_found, 410 scene_expired, 429 rate_limited"""
+    arrival = record_arrival(current_customer(), json.scene)
     db.session.commit()
     staff = ({"seat_id": arrival.seat.id, "name": arrival.seat.name} if arrival.seat is not None else None)
     return jsonify(outcome=arrival.outcome, store={"id": arrival.store.id, "name": arrival.store.name},

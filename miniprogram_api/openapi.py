@@ -36,47 +36,14 @@ OPERATIONS: list[tuple[str, str, str, str, dict[str, str], dict[str, tuple[str, 
 # Error codes beyond API.md: 400 qr_token_invalid / qr_token_expired (a forged or stale QR token), 404
 # invite_not_found, 409 invite_used / invite_expired / staff_already_bound, 403 seat_disabled.
 
-# Promises, ratings, coupons and alliances (issue 18). Orders carry total_fen, discount_fen, payable_fen (what
-# WeChat Pay is asked for), coupon_id, pickup_at, promised_ready_at and late; GET /stores/{id} carries `service`.
-OPERATIONS += [
-    ("get", "/api/v1/me/coupons", "The customer's coupons with their state (available, locked, used, expired)",
-     CUSTOMER, {"state": "string", "page": "integer", "per_page": "integer"}, {}, 200),
-    ("post", "/api/v1/me/coupons", "Claim a merchant coupon; 409 coupon_limit_reached, coupon_budget_exhausted, "
-     "subsidy_paused", CUSTOMER, {}, {"definition_id": ("integer", True)}, 201),
-    ("get", "/api/v1/stores/{store_id}/coupons", "Merchant coupons a customer may claim for this store", PUBLIC,
-     {"store_id": "integer"}, {}, 200),
-    ("post", "/api/v1/orders/{order_no}/rating", "Rate a picked-up order once, within 7 days; 409 "
-     "order_not_rateable, rating_window_closed, already_rated", CUSTOMER, {"order_no": "string"},
-     {"stars": ("integer", True), "tags": ("array", False), "comment": ("string", False)}, 201),
-    ("get", "/api/v1/staff/ratings", "Manager: the store's ratings, newest first (flagged=1: the low ones)", STAFF,
-     {"flagged": "string", "page": "integer", "per_page": "integer"}, {}, 200),
-    ("get", "/api/v1/staff/store/service", "The store's 30-day rating and on-time rate, the merchant's thresholds, "
-     "and why subsidised coupons are paused if they are", STAFF, {}, {}, 200),
-]
+# Promises, ratings, coupons and alliances (issue 18): orders carry total_fen, discount_fen, payable_fen (what
+# WeChat Pay is asked for), coupon_id, pickup_at, promised_ready_at and late; GET /stores/{id} carries `service`. The
+# coupon, rating and service operations are declared by schema (promise_views.py).
 
-# Staff attribution and commission (issue 17). Error codes beyond API.md: 404 scene_not_found, 410 scene_expired.
+# Staff attribution and commission (issue 17): the customer's and the staff's operations are declared by schema
+# (attribution_views.py, staff_commission_views.py); here the merchant-transfer callback. Error codes beyond API.md:
+# 404 scene_not_found, 410 scene_expired (EXTENSIONS_ISSUE_17).
 OPERATIONS += [
-    ("post", "/api/v1/me/attribution", "The scene the mini-program was opened with (staff or store code): the first "
-     "staff code owns the customer at its store for ATTRIBUTION_WINDOW_D days; 400 malformed, 404 scene_not_found, "
-     "410 scene_expired, 429 rate_limited", CUSTOMER, {}, {"scene": ("string", True)}, 200),
-    ("get", "/api/v1/staff/me/code", "This seat's personal mini-program code (image/jpeg from getwxacodeunlimit)",
-     STAFF, {}, {}, 200),
-    ("get", "/api/v1/staff/me/stats", "Customers attributed, their orders and amount paid, handovers, median minutes "
-     "ready-to-handover, commission earned/reversed/adjusted/net (from/to: YYYY-MM-DD local, or ISO 8601 with "
-     "offset; default this month)", STAFF, {"from": "string", "to": "string"}, {}, 200),
-    ("get", "/api/v1/staff/leaderboard", "The store's seats ranked by net commission (period: day, week, month or "
-     "YYYY-MM); managers see every figure, clerks ranks and their own", STAFF,
-     {"store_id": "integer", "period": "string"}, {}, 200),
-    ("post", "/api/v1/staff/commission/adjustments", "Manager: a signed ledger adjustment for a seat of their store, "
-     "with a reason", STAFF, {}, {"seat_id": ("integer", True), "amount_fen": ("integer", True),
-                                  "reason": ("string", True)}, 201),
-    ("post", "/api/v1/staff/orders/{order_no}/refund", "Manager: refund a picked-up order (after-sale); its "
-     "commission is reversed when the refund succeeds", STAFF, {"order_no": "string"}, {}, 200),
-    ("post", "/api/v1/staff/payouts", "Manager: pay a seat's net commission (or amount_fen of it) to its WeChat "
-     "balance by merchant transfer; 409 insufficient_commission, 409 seat_not_payable", STAFF, {},
-     {"seat_id": ("integer", True), "amount_fen": ("integer", False)}, 201),
-    ("get", "/api/v1/staff/me/payouts", "The seat's payable commission and payouts; a bill waiting for the clerk "
-     "carries the wx.requestMerchantTransfer fields", STAFF, {}, {}, 200),
     ("post", "/payments/wechatpay/transfer-notify", "WeChat Pay merchant-transfer notification "
      "MCHTRANSFER.BILL.FINISHED (204 taken, 4xx FAIL)", WECHAT, {}, {}, 204),
 ]

@@ -8,7 +8,6 @@ from flask import jsonify
 
 from app.coupons import issuing
 from app.coupons.wallet import customer_coupons, state_of, valid_store_ids
-from app.errors import invalid_field
 from app.extensions import db
 from app.models import Coupon, CouponDefinition
 from app.promises import ratings
@@ -16,13 +15,16 @@ from app.promises.figures import figures, subsidy_thresholds
 from app.promises.terms import prep_minutes_now, terms_of
 from app.stores.service import get_store
 from miniprogram_api import consumer
+from miniprogram_api.api_spec import operation
 from miniprogram_api.auth import current_customer, customer_required
 from miniprogram_api.order_views import _order_or_404
-from miniprogram_api.params import body_int, body_str, json_body, page_of, paging, query_str
+from miniprogram_api.params import page_of
 from miniprogram_api.render import iso
+from miniprogram_api.schemas.coupons import ClaimBody, CouponOut, CouponPage, CouponsQuery, OfferList
+from miniprogram_api.schemas.ratings import RatingBody, RatingOut, RatingPage, RatingsQuery, StoreServiceOut
 from miniprogram_api.staff_auth import current_seat, manager_required, staff, staff_required
 
-COUPON_STATES = ("available", "locked", "used", "expired")
+COUPONS, RATINGS, STAFF_SERVICE = ("customer", "coupons"), ("customer", "ratings"), ("staff", "service")
 
 
 def coupon_json(coupon: Coupon) -> dict[str, Any]:
@@ -41,41 +43,30 @@ def offer_json(definition: CouponDefinition) -> dict[str, Any]:
 
 @consumer.get("/me/coupons")
 @customer_required
-def my_coupons():
-    state = query_str("state", max_length=12, choices=COUPON_STATES)
-    page, per_page, offset = paging()
-    coupons, total = customer_coupons(current_customer(), state, offset, per_page)
-    return jsonify(page_of([coupon_json(c) for c in coupons], page, per_page, total))
+@operation(tags=COUPONS, query=CouponsQuery, ok=CouponPage, authenticated=True)
+def my_coupons(query: CouponsQuery):
+    """The customer's coupons with their state (available, locked, used, expired)"""
+    coupons, total = customer_coupons(current_customer(), query.state, query.offset, query.per_page)
+    return jsonify(page_of([coupon_json(c) for c in coupons], query.page, query.per_page, total))
 
 
 @consumer.post("/me/coupons")
 @customer_required
-def claim_coupon():
-    definition_id = body_int(json_body(), "definition_id", minimum=1)
-    coupon = issuing.claim(current_customer().id, definition_id)
+@operation(tags=COUPONS, json=ClaimBody, ok=CouponOut, status=201, authenticated=True, errors=(404, 409))
+def claim_coupon(json: ClaimBody):
+    """Claim a merchant coupon; 409 coupon_limit_reached, coupon_budget_exhausted, subsidy_paused"""
+    coupon = issuing.claim(current_customer().id, json.definition_id)
     body = coupon_json(coupon)
     db.session.commit()
     return jsonify(body), 201
 
 
 @consumer.get("/stores/<int:store_id>/coupons")
+@operation(tags=("public", "coupons"), ok=OfferList, errors=(404,))
 def store_coupon_offers(store_id: int):
+    """Merchant coupons a customer may claim for this store"""
     get_store(store_id)  # 404 for an unknown store
     return jsonify(items=[offer_json(d) for d in issuing.offers_at(store_id)])
-
-
-def _tags(body: dict) -> list[str]:
-    value = body.get("tags")
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > ratings.MAX_TAGS:
-        raise invalid_field("tags", f"must be a list of at most {ratings.MAX_TAGS} strings")
-    tags = []
-    for index, tag in enumerate(value):
-        if not isinstance(tag, str) or not tag.strip() or len(tag.strip()) > ratings.MAX_TAG_LENGTH or "," in tag:
-            raise invalid_field(f"tags[{index}]", f"must be 1-{ratings.MAX_TAG_LENGTH} characters without commas")
-        tags.append(tag.strip())
-    return tags
 
 
 def rating_json(rating, order_no: str) -> dict[str, Any]:
@@ -85,13 +76,11 @@ def rating_json(rating, order_no: str) -> dict[str, Any]:
 
 @consumer.post("/orders/<order_no>/rating")
 @customer_required
-def rate_order(order_no: str):
-    body = json_body()
-    stars = body_int(body, "stars", minimum=1, maximum=5)
-    tags = _tags(body)
-    comment = body_str(body, "comment", max_length=ratings.MAX_COMMENT, required=False, default="")
+@operation(tags=RATINGS, json=RatingBody, ok=RatingOut, status=201, authenticated=True, errors=(404, 409))
+def rate_order(order_no: str, json: RatingBody):
+    """Rate a picked-up order once, within 7 days; 409 order_not_rateable, rating_window_closed, already_rated"""
     order = _order_or_404(order_no)  # someone else's order is as absent as a missing one: 404
-    rating = ratings.rate(current_customer(), order, stars, tags, comment)
+    rating = ratings.rate(current_customer(), order, json.stars, json.tags or [], json.comment or "")
     body = rating_json(rating, order.order_no)
     db.session.commit()
     return jsonify(body), 201
@@ -107,18 +96,19 @@ def service_json(store_id: int) -> dict[str, Any]:
 
 @staff.get("/ratings")
 @manager_required
-def store_ratings():
-    flagged = query_str("flagged", max_length=1, choices=("0", "1")) == "1"
-    page, per_page, offset = paging()
-    rows, total = ratings.store_ratings(current_seat().store_id, flagged, offset, per_page)
-    return jsonify(page_of([rating_json(r, no) for r, no in rows], page, per_page, total))
+@operation(tags=("staff", "ratings"), query=RatingsQuery, ok=RatingPage, authenticated=True, errors=(403,))
+def store_ratings(query: RatingsQuery):
+    """Manager: the store's ratings, newest first (flagged=1: the low ones)"""
+    rows, total = ratings.store_ratings(current_seat().store_id, query.flagged == "1", query.offset, query.per_page)
+    return jsonify(page_of([rating_json(r, no) for r, no in rows], query.page, query.per_page, total))
 
 
 @staff.get("/store/service")
 @staff_required
+@operation(tags=STAFF_SERVICE, ok=StoreServiceOut, authenticated=True)
 def store_service():
-    """The store's trailing 30-day figures, the merchant's thresholds, and whether (and why not) it may issue
-    subsidised coupons."""
+    """The store's 30-day rating and on-time rate, the merchant's thresholds, and why subsidised coupons are paused
+    if they are"""
     service = figures(current_seat().store_id)
     return jsonify({**service_json(service.store_id), "subsidy_allowed": service.subsidy_allowed,
                     "reasons": service.reasons, "thresholds": subsidy_thresholds()})

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from miniprogram_api.schemas.common import Id, Out, Page, Paging, Query, text
+from miniprogram_api.schemas.ratings import ServiceOut
 
 MAX_RADIUS_KM = 50.0
 
@@ -33,7 +34,7 @@ class StorePage(Page):
 
 class StoreDetailOut(StoreOut):
     opening_hours: Any = Field(description="the weekly opening hours")
-    service: dict[str, Any] = Field(description="30-day rating, on-time rate and preparation time now (issue 18)")
+    service: ServiceOut = Field(description="30-day rating, on-time rate and preparation time now (issue 18)")
 
 
 class CategoryOut(Out):

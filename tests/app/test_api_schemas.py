@@ -20,7 +20,15 @@ STAFF_CONVERTED = [("post", "/api/v1/staff/auth/login"), ("post", "/api/v1/staff
                    ("post", "/api/v1/staff/pickups/lookup"), ("post", "/api/v1/staff/pickups/redeem"),
                    ("post", "/api/v1/staff/orders/{order_no}/ready"), ("get", "/api/v1/staff/pickups"),
                    ("get", "/api/v1/staff/redemptions")]
-CONVERTED += STAFF_CONVERTED
+# Coupons, ratings, attribution and commission (issues 17, 18); GET /staff/me/code answers the image itself.
+PROMO_STAFF = [("get", "/api/v1/staff/ratings"), ("get", "/api/v1/staff/store/service"),
+               ("get", "/api/v1/staff/me/code"), ("get", "/api/v1/staff/me/stats"), ("get", "/api/v1/staff/leaderboard"),
+               ("post", "/api/v1/staff/commission/adjustments"), ("post", "/api/v1/staff/orders/{order_no}/refund"),
+               ("post", "/api/v1/staff/payouts"), ("get", "/api/v1/staff/me/payouts")]
+STAFF_CONVERTED += PROMO_STAFF
+CONVERTED += [("get", "/api/v1/me/coupons"), ("post", "/api/v1/me/coupons"), ("get", "/api/v1/stores/{store_id}/coupons"),
+              ("post", "/api/v1/orders/{order_no}/rating"), ("post", "/api/v1/me/attribution")] + STAFF_CONVERTED
+NOT_JSON = {("get", "/api/v1/staff/me/code"): "image/jpeg"}
 
 
 def test_the_document_validates_and_names_its_server(client):
@@ -35,7 +43,9 @@ def test_converted_operations_declare_success_and_error_bodies(client):
     for method, path in CONVERTED:
         responses = document["paths"][path][method]["responses"]
         success = next(status for status in responses if status.startswith("2"))
-        if success != "204":
+        if (method, path) in NOT_JSON:
+            assert list(responses[success]["content"]) == [NOT_JSON[method, path]]
+        elif success != "204":
             assert "$ref" in responses[success]["content"]["application/json"]["schema"], (method, path)
         assert responses["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorEnvelope")
     body = schemas["CartItemBody"]["properties"]
@@ -43,6 +53,25 @@ def test_converted_operations_declare_success_and_error_bodies(client):
     assert body["sku_id"]["maximum"] == 2**31 - 1
     assert schemas["ProductsQuery"]["properties"]["per_page"]["maximum"] == 100
     assert set(schemas["CartQuery"]["required"]) == {"store_id"}
+
+
+def test_coupon_rating_and_commission_operations_declare_their_limits(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas, paths = document["components"]["schemas"], document["paths"]
+    stars = schemas["RatingBody"]["properties"]["stars"]
+    assert (stars["minimum"], stars["maximum"]) == (1, 5)
+    assert schemas["AdjustmentBody"]["properties"]["amount_fen"]["minimum"] == -10_000_000
+    assert schemas["AttributionBody"]["properties"]["scene"]["pattern"].endswith("{1,32}$")
+    assert "pattern" in schemas["StatsQuery"]["properties"]["from"]["anyOf"][0]
+    assert schemas["CouponsQuery"]["properties"]["state"]["anyOf"][0]["enum"] == ["available", "locked", "used",
+                                                                                 "expired"]
+    for method, path in PROMO_STAFF:
+        operation = paths[path][method]
+        assert operation["security"] == [{"bearer": []}] and "401" in operation["responses"], path
+    for path in ("/api/v1/staff/ratings", "/api/v1/staff/commission/adjustments", "/api/v1/staff/payouts",
+                 "/api/v1/staff/orders/{order_no}/refund"):  # manager only
+        assert "403" in next(iter(paths[path].values()))["responses"], path
+    assert {"404", "410", "429"} <= set(paths["/api/v1/me/attribution"]["post"]["responses"])
 
 
 def test_the_docs_page_is_served_with_no_outside_asset(client):
