@@ -10,6 +10,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.pickup import handover
 from app.pickup.queries import attempt_log, awaiting_pickups
+from app.uow import commit_keeping_loaded
 from miniprogram_api.api_spec import operation
 from miniprogram_api.params import page_of
 from miniprogram_api.render import order_json
@@ -29,7 +30,9 @@ _ORDER_NO = re.compile(r"^[0-9]{1,32}$")
 def lookup_pickup(json: CodeOrTokenBody):
     """Preview the pickup a code or QR token names; 404 pickup_not_found (unknown or another store's), 400
     qr_token_invalid / qr_token_expired, 429 rate_limited"""
-    return jsonify(pickup_json(handover.lookup(current_seat(), json.code, json.qr_token, request.remote_addr)))
+    pickup = handover.lookup(current_seat(), json.code, json.qr_token, request.remote_addr)
+    commit_keeping_loaded()  # the attempt's log row; the answer is rendered from what the lookup read
+    return jsonify(pickup_json(pickup))
 
 
 @staff.post("/pickups/redeem")
@@ -38,7 +41,9 @@ def lookup_pickup(json: CodeOrTokenBody):
 def redeem_pickup(json: CodeOrTokenBody):
     """Hand the order over, once; 409 already_redeemed, 404 pickup_not_found (unknown or another store's), 409
     order_not_redeemable, 429 rate_limited"""
-    return jsonify(pickup_json(handover.redeem(current_seat(), json.code, json.qr_token, request.remote_addr)))
+    pickup = handover.redeem(current_seat(), json.code, json.qr_token, request.remote_addr)
+    commit_keeping_loaded()  # the handover with its log row; the answer is rendered from what it just wrote
+    return jsonify(pickup_json(pickup))
 
 
 @staff.post("/orders/<order_no>/ready")

@@ -7,6 +7,9 @@ commits, then finds it. So of any number of copies exactly one applies the payme
 Each endpoint claims ids in its own table and only for its own kind of event (TRANSACTION.* at the payment
 endpoint, REFUND.* at the refund endpoint). A notification of the wrong kind is refused before anything is
 recorded, so it cannot spend the id its real delivery will arrive with.
+
+These functions flush; the endpoint commits the record with what it applied, whatever the outcome (a rejected
+notification is recorded too, so its repeats are answered alike).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from app.orders.state import ConcurrentTransition
 from app.payments.gateway import RefundState, Transaction, gateway
 from app.payments.refunds import apply_refund_state
 from app.payments.service import apply_paid_transaction, check_transaction
+from app.uow import read_again_after_losing_a_race
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ def _claim(record: Record, notification_id: str, event_type: str, **keys) -> Ans
             db.session.add(record(id=notification_id, event_type=event_type, outcome="processing", **keys))
         return None
     except IntegrityError:
-        db.session.rollback()
+        read_again_after_losing_a_race()  # the first copy committed its record: read it
         first = db.session.get(record, notification_id)
         return Answer(not first.outcome.startswith("rejected"), "repeat")
 
@@ -52,7 +56,6 @@ def _finish(record: Record, notification_id: str, outcome: str) -> Answer:
     # An UPDATE by id rather than get-and-set: applying the payment has expired the claimed row by now, so get()
     # would read it back first only to change one column.
     db.session.execute(update(record).where(record.id == notification_id).values(outcome=outcome))
-    db.session.commit()
     return Answer(not outcome.startswith("rejected"), outcome)
 
 
@@ -82,7 +85,7 @@ def handle_transaction_notification(notification_id: str, event_type: str, trans
         outcome = apply_paid_transaction(order, transaction, "notify")
     except (ConcurrentTransition, IntegrityError):
         # A query-driven reconciliation applied the same payment at this moment: it is taken either way.
-        db.session.rollback()
+        read_again_after_losing_a_race()
         return handle_transaction_notification(notification_id, event_type, transaction)
     return _finish(PaymentNotification, notification_id, outcome)
 
@@ -105,6 +108,6 @@ def handle_refund_notification(notification_id: str, event_type: str, state: Ref
     try:
         outcome = apply_refund_state(refund, state, "wechatpay:refund_notify")
     except ConcurrentTransition:
-        db.session.rollback()
+        read_again_after_losing_a_race()
         return handle_refund_notification(notification_id, event_type, state)
     return _finish(RefundNotification, notification_id, outcome)
