@@ -8,7 +8,7 @@ Errors are the HTML error page, or the JSON envelope when the request prefers ap
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import current_app
 from pydantic import BaseModel, Field
@@ -94,7 +94,7 @@ class ConsoleRuleFields(BaseModel):
     csrf_token: str = Field(min_length=1)
     keyword: str = Field(min_length=1, max_length=64, description="Matched after normalising (case, width, spaces)")
     match_type: Literal["exact", "contains"] = "exact"
-    priority: int = Field(0, description="Higher first")
+    priority: int = Field(0, ge=-(2**31), le=2**31 - 1, description="Higher first")
     reply_type: Literal["text", "news"] = "text"
     content: str = Field("", max_length=2000, description="The reply text (a text rule needs it)")
     title: str = Field("", max_length=64, description="A news rule's title (needed with url)")
@@ -111,7 +111,8 @@ class ConsoleUserFields(BaseModel):
     csrf_token: str = Field(min_length=1)
     username: str = Field(min_length=1, max_length=64)
     role: Literal["manager", "viewer", "owner"]
-    stores: list[int] = Field([], description="Ids of the stores a manager or viewer runs (repeat the field)")
+    stores: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        [], description="Ids of the stores a manager or viewer runs (repeat the field); an unknown one is a 404")
 
 
 class ConsoleScanStatus(BaseModel):
@@ -205,19 +206,22 @@ ORDER_NO = param("order_no", "path", {"type": "string", "pattern": "^[0-9]{1,32}
 NEXT = param("next", "query", {"type": "string", "maxLength": 2048}, "Where to go after signing in: a path inside "
              "/console/ (anything else goes to /console/)")
 CSV = {"type": "string", "contentMediaType": "text/csv"}
-IMAGE = {"type": "string", "contentMediaType": "image/jpeg", "contentEncoding": "binary"}
+IMAGE = {"type": "string", "format": "binary"}
+# Images are passed on with the content type WeChat gave them: getwxacodeunlimit answers image/jpeg, while showqrcode
+# (the official-account QR codes) labels its JPEG image/jpg (see dev/wechat_sandbox/jpeg.py).
+OA_QR = {"image/jpg": IMAGE, "image/jpeg": IMAGE}
 ATTACHMENT = {"Content-Disposition": header("attachment; filename=…")}
 UPSTREAM = "upstream_unavailable: WeChat did not make the code; try again"
 
 
-def _picture(summary: str, what: str) -> dict[str, Any]:
-    return _console(summary, {200: answer(f"The {what} as WeChat sent it", {"image/jpeg": IMAGE}, ATTACHMENT)},
+def _picture(summary: str, what: str, media: dict[str, Any]) -> dict[str, Any]:
+    return _console(summary, {200: answer(f"The {what} as WeChat sent it", media, ATTACHMENT)},
                     params=[path_id("store_id", "store")], errors={403: "", 404: "No such store", 503: UPSTREAM})
 
 
 def _scan_qr(summary: str, public: bool) -> dict[str, Any]:
     return _console(summary, {200: answer("The QR code as WeChat sent it (JPEG), not cached",
-                                          {"image/jpeg": IMAGE}, {"Cache-Control": header("no-store")})},
+                                          OA_QR, {"Cache-Control": header("no-store")})},
                     errors={404: "No code in this session: reload the page", 503: UPSTREAM}, public=public)
 
 
@@ -269,7 +273,8 @@ def paths() -> dict[str, dict[str, dict[str, Any]]]:
                                                                   "refund_failed"]}, "The order's status"),
             STORE, param("date", "query", {"type": "string", "format": "date"}, "The day ordered (YYYY-MM-DD, local)"),
             param("page", "query", {"type": "integer", "minimum": 1, "default": 1}, "The page")],
-            errors={400: "The date is not YYYY-MM-DD, or the store is not a number", 403: ""})},
+            errors={400: "The date is not YYYY-MM-DD, or the store is not a number", 403: "",
+                    404: "No such store"})},
         "/console/orders/{order_no}": {"get": _console("One order: items, events, payment, refunds, pickup", {
             200: page("The order")}, params=[ORDER_NO], errors={404: "No such order in the user's stores"})},
         "/console/orders/{order_no}/ready": {"post": _console("Mark ready: the customer is told", {
@@ -322,9 +327,9 @@ def paths() -> dict[str, dict[str, dict[str, Any]]]:
                 form=_form("ConsoleStoreForm"), errors={
                     400: "The form again: a field is invalid, or the hours do not parse", 403: "", 404: "No such store"})},
         "/console/stores/{store_id}/qrcode": {"get": _picture("The store's official-account QR code (print)",
-                                                              "permanent QR code (scene store_<id>)")},
+                                                              "permanent QR code (scene store_<id>)", OA_QR)},
         "/console/stores/{store_id}/miniprogram-code": {"get": _picture("The store's mini-program code (print)",
-                                                                        "getwxacodeunlimit code")},
+                                                                        "getwxacodeunlimit code", {"image/jpeg": IMAGE})},
         "/console/staff": {"get": _console("Staff seats of a store with their handovers", {200: page("The seats")},
                                            params=[STORE], errors={403: "", 404: "No such store"})},
         "/console/staff/invite": {"post": _console("Invite a seat: the one-time code and its QR, shown once", {
@@ -355,7 +360,7 @@ def paths() -> dict[str, dict[str, dict[str, Any]]]:
             "get": _console("Owner: console users", {200: page("The users")}, errors={403: ""}),
             "post": _console("Owner: create a console user", {200: page("The users and the one-time password, "
                                                                         "shown once")},
-                             form=_fields(ConsoleUserFields), errors={403: "", 409: "username_taken"})},
+                             form=_fields(ConsoleUserFields), errors={403: "", 404: "No such store", 409: "username_taken"})},
         "/console/users/{user_id}/disable": {"post": _console("Owner: disable a console user", {
             302: moved("/console/users")}, params=[path_id("user_id", "console user")], form=_form("ConsoleActionForm"),
             errors={403: "", 404: "No such user", 409: "cannot_disable_self"})},
