@@ -24,7 +24,8 @@ CONSOLE = "console"
 COOKIE = "consoleSession"  # the security scheme openapi.document() declares
 SIGNED_IN = [{COOKIE: []}]
 HTML = {"type": "string", "contentMediaType": "text/html"}
-CSRF = {"type": "string", "minLength": 1, "description": "The session's CSRF token (in every page's forms)"}
+CSRF = {"type": "string", "minLength": 1, "description": "The session's CSRF token (in every page's forms and its "
+                                                        "csrf-token meta tag; or sent as the X-CSRFToken header)"}
 
 # -- form bodies --------------------------------------------------------------------------------------------------
 
@@ -63,6 +64,8 @@ def form_schema(form: type[forms.FlaskForm]) -> dict[str, Any]:
                 and (issubclass(field.field_class, SelectField)
                      or any(isinstance(check, (DataRequired, InputRequired, NumberRange)) for check in validators)):
             required.append(name)
+        if field.args and isinstance(field.args[0], str):
+            schema.setdefault("description", field.args[0])  # the form's label, as the page shows it
         properties[name] = schema
     properties["csrf_token"] = CSRF
     return {"type": "object", "title": form.__name__, "properties": properties, "required": required}
@@ -163,7 +166,8 @@ def page(description: str) -> dict[str, Any]:
 
 
 def moved(to: str) -> dict[str, Any]:
-    return answer(f"Done: on to {to}", headers={"Location": header(to, {"type": "string", "format": "uri-reference"})})
+    return answer(f"Done: on to {to}", headers={"Location": header(f"Where to: {to}", {"type": "string",
+                                                                                   "format": "uri-reference"})})
 
 
 def refused(description: str, **headers: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,10 @@ def path_id(name: str, what: str) -> dict[str, Any]:
 
 
 def body(media: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    return {"required": True, "description": description, "content": {media: {"schema": schema}}}
+    request_body: dict[str, Any] = {"required": True, "content": {media: {"schema": schema}}}
+    if description:
+        request_body["description"] = description
+    return request_body
 
 
 def answer(description: str, content: dict[str, dict[str, Any]] | None = None,
