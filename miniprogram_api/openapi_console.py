@@ -207,7 +207,7 @@ STORE = param("store", "query", ID, "The store (one of the user's; default: the 
 DAYS = param("days", "query", {"type": "integer", "minimum": 1, "maximum": 92, "default": 14},
              "Days back from today (clamped to 1..92; anything else is 14)")
 ORDER_NO = param("order_no", "path", {"type": "string", "pattern": "^[0-9]{1,32}$"}, "The order number")
-NEXT = param("next", "query", {"type": "string", "maxLength": 2048}, "Where to go after signing in: a path inside "
+NEXT = param("next", "query", STRING, "Where to go after signing in: a path inside "
              "/console/ (anything else goes to /console/)")
 CSV = {"type": "string", "contentMediaType": "text/csv"}
 IMAGE = {"type": "string", "format": "binary"}
@@ -271,13 +271,15 @@ def paths() -> dict[str, dict[str, dict[str, Any]]]:
                                                  params=[STORE], errors={403: "", 404: "No such store"})},
         "/console/orders": {"get": _console("Order search (50 a page)", {200: page("The results")}, params=[
             param("order_no", "query", {"type": "string", "maxLength": 32}, "The order number or its start"),
-            param("phone", "query", {"type": "string", "maxLength": 11}, "The customer's phone (last four digits)"),
+            param("phone", "query", {"type": "string", "pattern": "^[0-9]{4}$"},
+                  "The last four digits of the customer's phone"),
             param("status", "query", {"type": "string", "enum": ["pending_payment", "paid", "ready", "picked_up",
                                                                   "cancelled", "refunding", "refunded",
                                                                   "refund_failed"]}, "The order's status"),
             STORE, param("date", "query", {"type": "string", "format": "date"}, "The day ordered (YYYY-MM-DD, local)"),
             param("page", "query", {"type": "integer", "minimum": 1, "default": 1}, "The page")],
-            errors={400: "The date is not YYYY-MM-DD, or the store is not a number", 403: "",
+            errors={400: "The date is not YYYY-MM-DD, the phone not four digits, the status unknown, or the store "
+                         "not a number", 403: "",
                     404: "No such store"})},
         "/console/orders/{order_no}": {"get": _console("One order: items, events, payment, refunds, pickup", {
             200: page("The order")}, params=[ORDER_NO], errors={404: "No such order in the user's stores"})},

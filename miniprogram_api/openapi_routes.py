@@ -227,7 +227,7 @@ def _oa_post() -> dict[str, Any]:
         503: error("The database or Redis is unavailable; WeChat sends it again", Retry_After=RETRY_AFTER),
     }, parameters=[
         *OA_QUERY,
-        param("openid", "query", {"type": "string", "maxLength": 64}, "The sender's openid (sent by WeChat; "
+        param("openid", "query", STRING, "The sender's openid (sent by WeChat; "
               "the message's FromUserName is what is used)"),
         param("encrypt_type", "query", {"type": "string", "enum": ["aes", "raw"]},
               "aes: safe mode (the body is encrypted); absent or raw: plaintext"),
