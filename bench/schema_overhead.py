@@ -28,7 +28,16 @@ class CartItemBody(BaseModel):
 
 def hand() -> Flask:
     from app.errors import ApiError
-    from miniprogram_api.params import body_int, json_body
+    from app.errors import invalid_field
+    from miniprogram_api.params import json_body
+
+    def body_int(body, name, minimum=1, maximum=2**31 - 1):  # the hand checks params.py made before the schemas
+        value = body.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise invalid_field(name, "must be an integer")
+        if not minimum <= value <= maximum:
+            raise invalid_field(name, f"must be between {minimum} and {maximum}")
+        return value
 
     app = Flask("hand")
 

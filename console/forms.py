@@ -7,7 +7,11 @@ from wtforms import (BooleanField, FloatField, IntegerField, PasswordField, Sele
                      TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
+from app.models.types import MAX_INT
 from app.operators.accounts import MIN_PASSWORD_LENGTH
+
+# An id past the INTEGER column's range would reach the database (SQLite: OverflowError, a 500); refused here.
+ID = NumberRange(1, MAX_INT)
 
 
 class LoginForm(FlaskForm):
@@ -30,13 +34,13 @@ class RefundForm(FlaskForm):
 
 
 class StockForm(FlaskForm):
-    store_id = IntegerField(validators=[DataRequired()])
-    sku_id = IntegerField(validators=[DataRequired()])
+    store_id = IntegerField(validators=[DataRequired(), ID])
+    sku_id = IntegerField(validators=[DataRequired(), ID])
     quantity = IntegerField("库存", validators=[NumberRange(0, 1_000_000)])
 
 
 class PriceForm(FlaskForm):
-    sku_id = IntegerField(validators=[DataRequired()])
+    sku_id = IntegerField(validators=[DataRequired(), ID])
     price_yuan = StringField("价格（元）", validators=[DataRequired(), Length(max=12)])
 
 

@@ -74,7 +74,7 @@ def set_price():
 @bp.route("/catalog/export.csv")
 def export_catalog():
     stores = accounts.visible_stores(g.operator)
-    return Response(catalog_admin.export_csv([s.id for s in stores]), mimetype="text/csv; charset=utf-8",
+    return Response(catalog_admin.export_csv([s.id for s in stores]), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=catalog.csv"})
 
 

@@ -28,7 +28,7 @@ def money():
 @bp.route("/money.csv")
 def money_csv():
     names = {s.id: s.name for s in accounts.visible_stores(g.operator)}
-    return Response(report_csv(money_report(store_ids(), _days()), names), mimetype="text/csv; charset=utf-8",
+    return Response(report_csv(money_report(store_ids(), _days()), names), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=money.csv"})
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from app.errors import InvalidRequest
 from app.extensions import db
 from app.followers import rules as rule_service
 from app.models import ConsoleAuditEntry, Follower
+from app.models.types import MAX_INT
 from app.operators import accounts
 from app.operators.audit import record
 from console import wechat_calls
@@ -46,7 +48,8 @@ def official_account():
 def add_rule():
     form = request.form
     priority = form.get("priority", "0")
-    if not priority.lstrip("-").isdigit():
+    # ASCII digits within the INTEGER column ("²" passes isdigit() and fails int(); a huge one fails the INSERT).
+    if not re.fullmatch(r"-?[0-9]{1,10}", priority) or not -MAX_INT - 1 <= int(priority) <= MAX_INT:
         raise InvalidRequest("优先级应为整数。")
     rule = rule_service.add_rule(form.get("keyword", ""), form.get("match_type", "exact"), int(priority),
                                  form.get("reply_type", "text"), content=form.get("content", "")[:2000],

@@ -160,7 +160,8 @@ def users():
     all_stores = accounts.visible_stores(g.operator)
     created = None
     if form.validate_on_submit():
-        picked = [int(s) for s in request.form.getlist("stores") if s.isdigit()]
+        # ASCII digits only ("²".isdigit() is true, int() refuses it); create_user refuses an unknown store (404).
+        picked = [int(s) for s in request.form.getlist("stores") if s.isascii() and s.isdigit()]
         user, password = accounts.create_user(form.username.data, form.role.data, picked, actor=g.operator)
         db.session.commit()
         created = {"username": user.username, "password": password}

@@ -59,8 +59,8 @@ class _Responses(Response):
     def generate_spec(self, naming_strategy: Any = get_model_key) -> dict[str, Any]:
         responses = super().generate_spec(naming_strategy)
         if self.media_type is not None:
-            # OpenAPI 3.1: a binary body is named by its media type alone, with no schema.
-            responses[str(self.status)]["content"] = {self.media_type: {}}
+            # A binary body: a string of bytes, as the other image answers of the document say (openapi_console.IMAGE).
+            responses[str(self.status)]["content"] = {self.media_type: {"schema": {"type": "string", "format": "binary"}}}
         return responses
 
 

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from app.extensions import db
 from app.models import CONSOLE_ROLES, ConsoleUser, ConsoleUserStore, Store, utcnow
+from app.models.types import MAX_INT
 from app.operators.audit import record
 from app.ratelimit import Limit, give_back, take
 
@@ -61,7 +62,8 @@ def create_user(username: str, role: str, store_ids: list[int] | None = None, ac
     db.session.add(user)
     db.session.flush()
     for store_id in sorted(set(store_ids or [])):
-        if db.session.get(Store, store_id) is None:
+        # Past the INTEGER column's range the lookup itself fails (SQLite: OverflowError); such a store does not exist.
+        if not 1 <= store_id <= MAX_INT or db.session.get(Store, store_id) is None:
             raise NotFound(f"Store {store_id} does not exist.")
         db.session.add(ConsoleUserStore(user_id=user.id, store_id=store_id))
     db.session.flush()

@@ -53,3 +53,24 @@ def test_the_staff_operations_answer_as_their_document_says(app, client, app_ctx
     seat_id, headers = factories.staff_seat(client, store_id, "manager")
     _answers_as_documented(app, STAFF_CONVERTED, max_examples=6, token=lambda path: (
         factories.staff_login(client, seat_id) if path.endswith("/auth/logout") else headers))
+
+
+# The routes outside the JSON API that a stranger can reach without a session: the probes and WeChat's callbacks.
+# Junk (unsigned, malformed) must be refused with the documented 4xx, never a 5xx.
+CALLBACKS = ["/healthz", "/readyz", "/wechat/official-account", "/payments/wechatpay/notify",
+             "/payments/wechatpay/refund-notify", "/payments/wechatpay/transfer-notify"]
+
+
+def test_the_probes_and_callbacks_answer_junk_as_their_document_says(app, client, app_ctx):
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    operations = [result.ok() for result in schema.include(path=CALLBACKS).get_all_operations()]
+    assert len(operations) == 7
+    for operation in operations:
+        @given(case=operation.as_strategy())
+        @settings(max_examples=5, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def refuses_junk_as_documented(case):
+            response = case.call_and_validate(checks=CHECKS)
+            assert response.status_code < 500 or case.path == "/readyz"
+
+        refuses_junk_as_documented()
