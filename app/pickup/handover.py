@@ -11,9 +11,12 @@ it is written in a commit of its own after the attempt's work is rolled back.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Callable
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from app import jobs
@@ -63,7 +66,7 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
     via = "qr" if qr_token is not None else "code"
     limits = pickup_limits(seat_id, store_id, client_addr)
     try:
-        ticket = take(limits)
+        ticket = take(limits, ticket=_ticket(code, qr_token))
     except RateLimited:
         _log(seat_id, store_id, action, via, None, "rate_limited")
         raise
@@ -92,6 +95,15 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
         give_back(limits, ticket)
     _log(seat_id, store_id, action, via, order_id, outcome)
     raise error
+
+
+def _ticket(code: str | None, qr_token: str | None) -> str:
+    """The rate-limit slot of this attempt, named after what it tries (keyed, so Redis holds no code): a counter's
+    simultaneous scans of one code (double taps, two phones) share one slot while in flight, and a real code is
+    never refused for the scans of itself still under way; each distinct guess still takes its own."""
+    tried = f"qr:{qr_token}" if qr_token is not None else f"code:{normalize_code(code or '') or code}"
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, tried.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str,
