@@ -23,18 +23,20 @@ EXPECTED: dict[str, dict[str, int]] = {
     "placement": {"sqlite": 13, "mariadb": 13},
     # INSERT the notification id (the dedup; it opens the transaction, so no SAVEPOINT); the order; its payment;
     # INSERT payment; UPDATE order status (guarded); INSERT event; pickup code?; payments.paid_at; SAVEPOINT,
-    # INSERT code, RELEASE; the store's promise; UPDATE promised_ready_at; SAVEPOINT, INSERT outbox job, RELEASE;
-    # UPDATE the notification's outcome by id. SQLite adds the eager job (15: claim, order, customer, code,
-    # payment, refunds, items, events, code, follower, INSERT/UPDATE notification_log, grant, finish).
-    "notify_first": {"sqlite": 32, "mariadb": 17},
+    # INSERT code, RELEASE; the store's promise; UPDATE promised_ready_at; INSERT outbox job (its dedup key by
+    # ON DUPLICATE KEY / ON CONFLICT, no SAVEPOINT); UPDATE the notification's outcome by id. SQLite adds the eager
+    # job (15: claim, order, customer, code, payment, refunds, items, events, code, follower, INSERT/UPDATE
+    # notification_log, grant, finish).
+    "notify_first": {"sqlite": 30, "mariadb": 15},
     # MariaDB: none, the committed outcome is answered from Redis (app/fastpath.py). SQLite (no Redis): INSERT the
     # notification id (a duplicate key), the stored notification.
     "notify_repeat": {"sqlite": 2, "mariadb": 0},
     # The staff session by token, its seat, the code; UPDATE order (guarded), INSERT event, UPDATE code (guarded
-    # redeemed_at IS NULL), INSERT shipping report, the commission rule, 3 x (SAVEPOINT, INSERT outbox job,
-    # RELEASE), the code refreshed after its UPDATE, INSERT pickup_attempts, commit (nothing expired: the order,
-    # code and seat are not read again), then the answer's customer and items. SQLite adds the three eager jobs (29).
-    "redeem_first": {"sqlite": 50, "mariadb": 21},
+    # redeemed_at IS NULL), INSERT shipping report, the commission rule, 3 x INSERT outbox job (dedup key by ON
+    # DUPLICATE KEY / ON CONFLICT, no SAVEPOINT), the code refreshed after its UPDATE, INSERT pickup_attempts, commit
+    # (nothing expired: the order, code and seat are not read again), then the answer's customer and items. SQLite
+    # adds the three eager jobs (29).
+    "redeem_first": {"sqlite": 44, "mariadb": 15},
     # The staff session by token (the seat is in the identity map), INSERT pickup_attempts (every attempt is
     # logged, one INSERT + commit). MariaDB: the handover's marker in Redis answers (app/fastpath.py); SQLite (no
     # Redis) reads the code.
