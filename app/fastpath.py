@@ -34,6 +34,26 @@ def recall(key: str) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def recall_many(keys: list[str]) -> list[str | None]:
+    """recall() of several keys in one round trip."""
+    redis = redis_client()
+    if redis is None or not keys:
+        return [None] * len(keys)
+    try:
+        values = redis.mget([_PREFIX + key for key in keys])
+    except RedisError as exc:
+        log.warning("settled markers unavailable (%s): the database answers", type(exc).__name__)
+        return [None] * len(keys)
+    return [v.decode() if isinstance(v, bytes) else v for v in values]
+
+
+def forget_after_commit(key: str) -> None:
+    """Delete a marker once the current transaction commits (the change that makes it untrue is visible then)."""
+    redis = redis_client()
+    if redis is not None:
+        db.session().info.setdefault(_PENDING, []).append((redis, key, None, 0))
+
+
 def remember(key: str, value: str, ttl_s: int) -> None:
     """Write a marker for a fact already committed (read back from the database)."""
     redis = redis_client()
@@ -48,13 +68,16 @@ def remember_after_commit(key: str, value: str, ttl_s: int) -> None:
         db.session().info.setdefault(_PENDING, []).append((redis, key, value, ttl_s))
 
 
-def _write(redis, markers: list[tuple[str, str, int]]) -> None:
+def _write(redis, markers: list[tuple[str, str | None, int]]) -> None:
     try:
         with redis.pipeline(transaction=False) as pipe:
             for key, value, ttl_s in markers:
-                pipe.set(_PREFIX + key, value, ex=ttl_s)
+                if value is None:
+                    pipe.delete(_PREFIX + key)
+                else:
+                    pipe.set(_PREFIX + key, value, ex=ttl_s)
             pipe.execute()
-    except RedisError as exc:  # a repeat then asks the database, as without Redis
+    except RedisError as exc:  # a repeat then asks the database, as without Redis; a marker left expires
         log.warning("settled markers not written (%s)", type(exc).__name__)
 
 

@@ -106,7 +106,11 @@ def test_payment_notification(app_ctx, client, notifier, backend):
 
     measure("notify_first", prepare_first)
     repeats = iter(bodies)
-    measure("notify_repeat", lambda: (lambda body=next(repeats): _post(client, notifier, body)))
+
+    def prepare_repeat():
+        body = next(repeats)
+        return lambda: _post(client, notifier, body)
+    measure("notify_repeat", prepare_repeat)
 
 
 def _post(client, notifier, body: bytes) -> None:
