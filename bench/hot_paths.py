@@ -1,7 +1,7 @@
 """Statements and client-side CPU per request of the hot write paths, in process, through the WSGI callable (no
 server, no wrk: meaningful on a busy machine, unlike bench.run).
 
-Paths: order placement (ample stock), a payment notification (first, and a repeat of its id), a pickup redeem
+Paths: order placement (ample stock; and refused, the SKU sold out: a rush's losers), a payment notification (first, and a repeat of its id), a pickup redeem
 (first, and a repeat scan of the redeemed code). Each round prepares its own fresh order/code outside the timed
 part; the timed part is one request through `app.test_client()` with `time.process_time()` around it (the CPU of
 this process: the app's code, SQLAlchemy, the driver; not MariaDB's or Redis's). Printed: the median over the
@@ -78,6 +78,18 @@ def test_order_placement(app_ctx, client, backend):
             assert response.status_code == 201, response.get_json()
         return send
     measure("placement", prepare)
+
+    sold_out = factories.product(specs=(("大杯", 3000),), stock={store_id: 0}).sku_ids[0]
+
+    def prepare_loser():
+        headers = factories.login(client, f"loser{time.monotonic_ns()}")
+
+        def send():
+            response = client.post("/api/v1/orders", headers=headers,
+                                   json={"store_id": store_id, "items": [{"sku_id": sold_out, "quantity": 1}]})
+            assert response.status_code == 409, response.get_json()
+        return send
+    measure("placement_sold_out", prepare_loser)
 
 
 def _signed(notifier, body: bytes) -> dict[str, str]:
