@@ -37,6 +37,7 @@ def retry(order_no: str) -> None:
         outcome = retry_refund(order, "operator:cli")
     except GatewayError as exc:
         raise click.ClickException(f"WeChat Pay did not answer: {exc}") from None
+    db.session.commit()
     if outcome.startswith("not_refund_failed"):
         raise click.ClickException(f"order {order_no} is {order.status}, not refund_failed: nothing to retry")
     click.echo(f"{order_no}: {outcome} — {OUTCOMES[outcome]}")

@@ -44,7 +44,9 @@ def sweep_unclosed_orders() -> int:
     after creation, app/payments/closing.py); closing twice is harmless."""
     from app.payments.closing import close_cancelled_at_wechat
 
-    return close_cancelled_at_wechat()
+    enqueued = close_cancelled_at_wechat()
+    db.session.commit()
+    return enqueued
 
 
 @jobs.job

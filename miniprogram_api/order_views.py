@@ -105,4 +105,6 @@ def cancel_order(order_no: str):
 @operation(tags=ORDERS, ok=PaymentParamsOut, authenticated=True, errors=(404, 409, 503))
 def pay_order(order_no: str):
     """JSAPI prepay: the wx.requestPayment fields {timeStamp, nonceStr, package, signType, paySign}"""
-    return jsonify(start_payment(_order_or_404(order_no), current_customer()))
+    params = start_payment(_order_or_404(order_no), current_customer())
+    db.session.commit()  # the payment row with its prepay_id
+    return jsonify(params)

@@ -10,6 +10,7 @@ from app.errors import InvalidRequest, NotFound
 from app.extensions import db
 from app.pickup import handover
 from app.pickup.queries import attempt_log, awaiting_pickups
+from app.uow import commit_keeping_loaded
 from miniprogram_api.params import body_str, json_body, page_of, paging, query_str
 from miniprogram_api.render import order_json
 from miniprogram_api.staff_auth import current_seat, staff, staff_required
@@ -33,14 +34,18 @@ def _code_or_token() -> tuple[str | None, str | None]:
 @staff_required
 def lookup_pickup():
     code, qr_token = _code_or_token()
-    return jsonify(pickup_json(handover.lookup(current_seat(), code, qr_token, request.remote_addr)))
+    pickup = handover.lookup(current_seat(), code, qr_token, request.remote_addr)
+    commit_keeping_loaded()  # the attempt's log row; the answer is rendered from what the lookup read
+    return jsonify(pickup_json(pickup))
 
 
 @staff.post("/pickups/redeem")
 @staff_required
 def redeem_pickup():
     code, qr_token = _code_or_token()
-    return jsonify(pickup_json(handover.redeem(current_seat(), code, qr_token, request.remote_addr)))
+    pickup = handover.redeem(current_seat(), code, qr_token, request.remote_addr)
+    commit_keeping_loaded()  # the handover with its log row; the answer is rendered from what it just wrote
+    return jsonify(pickup_json(pickup))
 
 
 @staff.post("/orders/<order_no>/ready")

@@ -7,6 +7,7 @@ from app.extensions import db
 from app.followers import service as followers
 from app.followers.unionid import fetch_unionid
 from app.models import Follower
+from app.uow import commit_before_calling_wechat
 from official_account.answers import Answer
 from official_account.handlers import answer_for
 
@@ -33,5 +34,5 @@ def answer_later(follower_id: int, topic: str) -> None:
         followers.link_follower(follower, fetch_unionid(follower.openid))
     answer = answer_for(topic, followers.customer_of(follower))
     openid = follower.openid
-    db.session.commit()
+    commit_before_calling_wechat()
     send_answer(openid, answer)

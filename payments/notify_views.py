@@ -56,6 +56,7 @@ def _receive(handle, read_resource, kind_prefix: str):
     except (AttributeError, KeyError, TypeError, ValueError):  # a signed resource of an unexpected shape
         return _fail(400, "unreadable notification resource")
     answer = handle(notification.id, notification.event_type, resource)
+    db.session.commit()  # the record with what it applied, a rejection too: a repeat is answered alike
     return ("", 204) if answer.accepted else _fail(400, answer.outcome)
 
 

@@ -27,6 +27,7 @@ from app.extensions import db
 from app.models import CommissionEntry, CommissionPayout, StaffSeat, TransferNotification, utcnow
 from app.models.payouts import FINAL_PAYOUT_STATES, RELEASED_PAYOUT_STATES
 from app.payments.gateway import GatewayError
+from app.uow import commit_before_calling_wechat
 
 log = logging.getLogger(__name__)
 SEND_RETRIES_S = (10, 60, 300, 1800)
@@ -104,7 +105,7 @@ def send_payout(payout_id: int) -> str:
         return "nothing_to_do"
     request: dict[str, Any] = dict(appid=payout.appid, out_bill_no=payout.out_bill_no, openid=payout.openid,
                    amount_fen=payout.amount_fen, remark=REMARK)
-    db.session.commit()  # no transaction stays open across the call to WeChat
+    commit_before_calling_wechat()
     try:
         state = transfer_gateway().transfer(**request)
     except GatewayError as exc:
@@ -170,7 +171,7 @@ def reconcile_payouts(older_than_s: int = 600, limit: int = 100) -> int:
             changed += send_payout(payout_id) not in ("nothing_to_do", "unchanged")
             continue
         out_bill_no = payout.out_bill_no
-        db.session.commit()
+        commit_before_calling_wechat()
         try:
             state = transfer_gateway().query_transfer(out_bill_no)
         except GatewayError as exc:

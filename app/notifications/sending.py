@@ -23,7 +23,7 @@ from app.models import Customer, NotificationLog, NotificationStatus, Order, utc
 from app.notifications import grants
 from app.notifications.content import fill_template, notification_values, order_page
 from app.wechat.port import NoGrant, WeChatRefused, WeChatUnavailable
-from app.uow import commit_before_calling_wechat
+from app.uow import commit_before_calling_wechat, item_unit, read_again_after_losing_a_race
 
 log = logging.getLogger(__name__)
 KINDS = ("paid", "ready", "picked_up", "refunded", "late")
@@ -71,8 +71,11 @@ def send_order_notification(order_id: int, kind: str) -> dict[str, str]:
         sends.append(("template", follower_openid, lambda: wechat.api("official_account").send_template_message(
             follower_openid, oa.template_id, oa_data, miniprogram=jump), None, oa.template_id))
     commit_before_calling_wechat()
-    results = {channel: _send_once(order_id, kind, channel, recipient, send, grant, template_id)
-               for channel, recipient, send, grant, template_id in sends}
+    results = {}
+    for channel, recipient, send, grant, template_id in sends:
+        # Each channel's outcome is committed before the next channel is claimed and called.
+        with item_unit(f"notification {order_id}/{kind}/{channel}"):
+            results[channel] = _send_once(order_id, kind, channel, recipient, send, grant, template_id)
     if S.FAILED in results.values():
         raise NotificationRetry(f"order {order_id} {kind}: {results}")
     return results
@@ -84,9 +87,8 @@ def _send_once(order_id: int, kind: str, channel: str, recipient: str, send: Cal
         return "already_done"
     if grant is not None:
         if not grants.spend(*grant):
-            db.session.commit()
             return _finish(order_id, kind, channel, NO_GRANT)
-        db.session.commit()
+        commit_before_calling_wechat()  # the grant is spent, whatever WeChat answers
     try:
         msgid = send()
     except NoGrant as exc:
@@ -114,16 +116,16 @@ def _claim(order_id: int, kind: str, channel: str, recipient: str) -> bool:
     """Insert the log row, or take back one a transient failure left; False when it was sent or settled."""
     try:
         db.session.add(NotificationLog(order_id=order_id, kind=kind, channel=channel, recipient=recipient))
-        db.session.commit()
+        commit_before_calling_wechat()  # the claim: a duplicated job finds the row and does not send again
         return True
     except IntegrityError:
-        db.session.rollback()
+        read_again_after_losing_a_race()  # an earlier or concurrent run holds the row: see what it left
     result = db.session.execute(
         update(NotificationLog)
         .where(NotificationLog.order_id == order_id, NotificationLog.kind == kind,
                NotificationLog.channel == channel, NotificationLog.status == S.FAILED)
         .values(status=S.SENDING, recipient=recipient, attempts=NotificationLog.attempts + 1, updated_at=utcnow()))
-    db.session.commit()
+    commit_before_calling_wechat()
     return result.rowcount == 1
 
 
@@ -133,5 +135,4 @@ def _finish(order_id: int, kind: str, channel: str, status: str, errcode: int | 
         update(NotificationLog)
         .where(NotificationLog.order_id == order_id, NotificationLog.kind == kind, NotificationLog.channel == channel)
         .values(status=status, errcode=errcode, msgid=msgid, updated_at=utcnow()))
-    db.session.commit()
     return status

@@ -56,8 +56,10 @@ def due_order_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
 
 
 def expire_order(order_id: int, now: datetime | None = None) -> bool:
-    """Cancel one unpaid order past its expiry; commits. Safe to run twice and against a customer cancelling at
-    the same moment: the guarded transition lets one of them through. Returns whether this call cancelled it."""
+    """Cancel one unpaid order past its expiry. Safe to run twice and against a customer cancelling at the same
+    moment: the guarded transition lets one of them through (the other writes nothing). Returns whether this call
+    cancelled it. Asks WeChat Pay first (settle_before_expiry commits before each call); then flushes, and the
+    periodic job commits each order on its own."""
     from app.payments.reconciliation import settle_before_expiry
 
     order = db.session.get(Order, order_id)
@@ -67,8 +69,6 @@ def expire_order(order_id: int, now: datetime | None = None) -> bool:
         return False
     try:
         cancel_unpaid(order, "payment_timeout", "system:payment_timeout")
-        db.session.commit()
-        return True
     except ConcurrentTransition:
-        db.session.rollback()
         return False
+    return True

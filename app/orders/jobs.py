@@ -5,6 +5,7 @@ import logging
 
 from app import jobs
 from app.orders.cancellation import due_order_ids, expire_order
+from app.uow import item_unit
 
 log = logging.getLogger(__name__)
 
@@ -12,7 +13,10 @@ log = logging.getLogger(__name__)
 @jobs.job
 def expire_due_orders() -> int:
     """Periodic: cancel every unpaid order past its payment deadline and release its stock."""
-    expired = sum(1 for order_id in due_order_ids() if expire_order(order_id))
+    expired = 0
+    for order_id in due_order_ids():
+        with item_unit(f"expiry of order {order_id}"):
+            expired += expire_order(order_id)
     if expired:
         log.info("expired %d unpaid orders", expired)
     return expired

@@ -20,6 +20,7 @@ from app.orders.numbers import new_order_no
 from app.orders.state import record_creation
 from app.ratelimit import order_limits, take
 from app.stores.hours import is_open, local_now
+from app.uow import read_again_after_losing_a_race
 
 MAX_LINES = 50
 MAX_QUANTITY = 99
@@ -81,7 +82,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
             lock_for_order(coupon_id, now)
         except CouponUnavailable:
             # A double tap with the same Idempotency-Key: the first request holds the coupon; answer with its order.
-            db.session.rollback()
+            read_again_after_losing_a_race()
             earlier = _earlier_order(customer.id, idempotency_key, fingerprint) if idempotency_key else None
             if earlier is None:
                 raise
@@ -91,7 +92,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         db.session.flush()
     except IntegrityError:
         # Only the (customer, Idempotency-Key) constraint can fail here: a request with the same key won the race.
-        db.session.rollback()
+        read_again_after_losing_a_race()
         earlier = _earlier_order(customer.id, idempotency_key, fingerprint) if idempotency_key else None
         if earlier is None:
             raise

@@ -22,7 +22,7 @@ def close_allowed(payment: Payment, now: datetime | None = None) -> bool:
 
 def close_cancelled_at_wechat(limit: int = 200) -> int:
     """Periodic (through app.sweeps.sweep_unclosed_orders): enqueue the close of cancelled orders' WeChat orders
-    that are now old enough and not closed."""
+    that are now old enough and not closed. Flushes; the sweep commits."""
     from app.orders.cancellation import CLOSE_RETRIES_S
     from app.payments.reconciliation import close_at_wechat  # both import this module
 
@@ -34,5 +34,4 @@ def close_cancelled_at_wechat(limit: int = 200) -> int:
         .order_by(Payment.created_at).limit(limit)))
     for order_id in order_ids:
         jobs.enqueue(close_at_wechat, order_id, job_id=f"close-{order_id}", retries=CLOSE_RETRIES_S)
-    db.session.commit()
     return len(order_ids)

@@ -9,6 +9,9 @@ database answers as before.
 Each endpoint claims ids in its own table and only for its own kind of event (TRANSACTION.* at the payment
 endpoint, REFUND.* at the refund endpoint). A notification of the wrong kind is refused before anything is
 recorded, so it cannot spend the id its real delivery will arrive with.
+
+These functions flush; the endpoint commits the record with what it applied, whatever the outcome (a rejected
+notification is recorded too, so its repeats are answered alike).
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from app.orders.state import ConcurrentTransition
 from app.payments.gateway import RefundState, Transaction, gateway
 from app.payments.refunds import apply_refund_state
 from app.payments.service import apply_paid_transaction, check_transaction
+from app.uow import read_again_after_losing_a_race
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ def _claim(record: Record, notification_id: str, event_type: str, **keys) -> Ans
             db.session.execute(insert(record).values(**values))
             return None
         except IntegrityError:
-            db.session.rollback()
+            read_again_after_losing_a_race()  # the first copy committed its record: read it
             first = db.session.get(record, notification_id)
             if first is None:  # the first copy rolled back after all: try to own it
                 continue
@@ -82,7 +86,7 @@ def _claim(record: Record, notification_id: str, event_type: str, **keys) -> Ans
                 fastpath.remember(_settled_key(record, notification_id), first.outcome, SETTLED_TTL_S)
             return _repeat(first.outcome)
         except OperationalError as exc:
-            db.session.rollback()
+            read_again_after_losing_a_race()  # a deadlock victim: start over
             if getattr(exc.orig, "args", (None,))[0] != _DEADLOCK or attempt == 2:
                 raise
             log.info("notification %s: deadlock between copies, claimed again", notification_id)
@@ -94,7 +98,6 @@ def _finish(record: Record, notification_id: str, outcome: str) -> Answer:
     # would read it back first only to change one column.
     db.session.execute(update(record).where(record.id == notification_id).values(outcome=outcome))
     fastpath.remember_after_commit(_settled_key(record, notification_id), outcome, SETTLED_TTL_S)
-    db.session.commit()
     return Answer(not outcome.startswith("rejected"), outcome)
 
 
@@ -127,7 +130,7 @@ def handle_transaction_notification(notification_id: str, event_type: str, trans
         outcome = apply_paid_transaction(order, transaction, "notify")
     except (ConcurrentTransition, IntegrityError):
         # A query-driven reconciliation applied the same payment at this moment: it is taken either way.
-        db.session.rollback()
+        read_again_after_losing_a_race()
         return handle_transaction_notification(notification_id, event_type, transaction)
     return _finish(PaymentNotification, notification_id, outcome)
 
@@ -153,6 +156,6 @@ def handle_refund_notification(notification_id: str, event_type: str, state: Ref
     try:
         outcome = apply_refund_state(refund, state, "wechatpay:refund_notify")
     except ConcurrentTransition:
-        db.session.rollback()
+        read_again_after_losing_a_race()
         return handle_refund_notification(notification_id, event_type, state)
     return _finish(RefundNotification, notification_id, outcome)

@@ -72,6 +72,7 @@ def settle_before_expiry(order: Order) -> bool:
     outcome = reconcile_order(order.id)
     if outcome in ("applied", "unreachable") or outcome.startswith("rejected"):
         return False
+    commit_before_calling_wechat()
     try:
         gateway().close(order.order_no)
     except GatewayError as exc:
@@ -95,7 +96,7 @@ def close_at_wechat(order_id: int) -> str:
         return "nothing_to_do"
     if not close_allowed(payment):
         return "too_early"  # WeChat wants 5 minutes after creation: the periodic close takes it later
-    db.session.commit()
+    commit_before_calling_wechat()
     try:
         gateway().close(order.order_no)
     except GatewayError as exc:
@@ -104,12 +105,13 @@ def close_at_wechat(order_id: int) -> str:
         if exc.retryable:
             raise
         _mark_closed(order_id)  # e.g. ORDER_CLOSED: nothing left to close
+        db.session.commit()
         return f"not_closed:{exc.code}"
     _mark_closed(order_id)
+    db.session.commit()
     return "closed"
 
 
 def _mark_closed(order_id: int) -> None:
     db.session.execute(update(Payment).where(Payment.order_id == order_id).values(closed_at=utcnow())
                        .execution_options(synchronize_session=False))
-    db.session.commit()

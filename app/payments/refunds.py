@@ -113,7 +113,7 @@ def recheck_refund(refund_id: int) -> str:
     refund = db.session.get(Refund, refund_id)
     if refund is None or refund.status != "abnormal":
         return "nothing_to_do"
-    db.session.commit()
+    commit_before_calling_wechat()
     state = gateway().query_refund(refund.out_refund_no)
     outcome = apply_refund_state(refund, state, "wechatpay:refund_query")
     db.session.commit()
@@ -126,18 +126,16 @@ def retry_refund(order: Order, actor: str) -> str:
     """`micromall refunds retry ORDER_NO`: for an order in refund_failed. WeChat is asked about the last refund
     first (an ABNORMAL one may have been finished meanwhile); a CLOSED one is requested anew under a new
     out_refund_no; one still ABNORMAL is left to the merchant platform (the money is held by WeChat Pay and a
-    second refund would exceed the refundable amount). Commits."""
+    second refund would exceed the refundable amount). Flushes; the command commits."""
     if order.status != S.REFUND_FAILED.value:
         return f"not_refund_failed:{order.status}"
     last = db.session.scalar(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id.desc()).limit(1))
     if last is not None and last.status in ("abnormal", "processing"):
-        db.session.commit()
+        commit_before_calling_wechat()
         outcome = apply_refund_state(last, gateway().query_refund(last.out_refund_no), actor)
-        db.session.commit()
         if outcome == "refunded":
             return "refunded"
         if last.status == "abnormal":
             return "still_abnormal"
     start_refund(order, "operator_retry", actor)
-    db.session.commit()
     return "requested"

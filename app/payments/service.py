@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Customer, Order, OrderStatus, Payment, utcnow
 from app.orders.state import transition
 from app.payments.gateway import GatewayError, Transaction, gateway
-from app.uow import commit_before_calling_wechat
+from app.uow import commit_before_calling_wechat, record_after_rollback
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -27,7 +27,7 @@ PREPAY_LIFETIME = timedelta(hours=2) - timedelta(minutes=5)
 
 def start_payment(order: Order, customer: Customer) -> dict[str, Any]:
     """The wx.requestPayment fields for an unpaid order. The amount and the payer come from the server's order and
-    customer, never from the client; a prepay still valid is reused. Commits the payment row."""
+    customer, never from the client; a prepay still valid is reused. Flushes the payment row; the view commits."""
     now = utcnow()
     if order.status != S.PENDING_PAYMENT.value:
         raise Conflict(f"Order {order.order_no} is {order.status} and cannot be paid.",
@@ -47,8 +47,8 @@ def start_payment(order: Order, customer: Customer) -> dict[str, Any]:
         if exc.code == "ORDERPAID":  # paid at WeChat, notification not here yet: ask now
             from app.payments.reconciliation import reconcile_order  # it imports this module
 
-            jobs.enqueue(reconcile_order, order.id, job_id=f"reconcile-{order.id}")
-            db.session.commit()
+            with record_after_rollback():  # the error answer must not drop the job that asks
+                jobs.enqueue(reconcile_order, order.id, job_id=f"reconcile-{order.id}")
             raise Conflict(f"Order {order.order_no} is already paid.", {"order_no": order.order_no},
                            code="order_not_payable") from exc
         raise UpstreamUnavailable("WeChat Pay is not available right now; please try again.",
@@ -76,7 +76,7 @@ def _save_prepay(order: Order, customer: Customer, prepay_id: str, now) -> None:
     if payment is not None:
         for name, value in values.items():
             setattr(payment, name, value)
-    db.session.commit()
+    db.session.flush()
 
 
 def check_transaction(transaction: Transaction, order: Order | None) -> str | None:

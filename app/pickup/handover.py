@@ -6,8 +6,9 @@ first and code second — the same order a refund takes them in (transition, the
 deadlock. Of any number of simultaneous redeems one commits; the others find the row changed and answer
 `already_redeemed` with when and by whom.
 
-These functions commit: the log row of a failed attempt must outlive the rollback that the error answer does, so
-it is written in a commit of its own after the attempt's work is rolled back.
+These functions flush; the view commits the handover with its attempt row. A failed attempt is logged too: the log
+row must outlive the rollback of the error answer, so it is committed alone after the attempt's work is rolled back
+(`record_after_rollback`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from app.pickup.codes import normalize_code
 from app.pickup.qr import QrTokenError, pickup_for_qr_token
 from app.pickup.shipping import enqueue_report
 from app.ratelimit import give_back, pickup_limits, take
+from app.uow import read_again_after_losing_a_race, record_after_rollback
 
 REDEEMABLE = (OrderStatus.PAID.value, OrderStatus.READY.value)
 # Outcomes that look like guessing count against the rate limits; a real code of this store (even one already
@@ -71,13 +73,15 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
     try:
         ticket = take(limits, ticket=_ticket(code, qr_token))
     except RateLimited:
-        _log(seat_id, store_id, action, via, None, "rate_limited")
+        with record_after_rollback():
+            _log(seat_id, store_id, action, via, None, "rate_limited")
         raise
     if action == "redeem":
         settled = _settled(ticket, store_id)
         if settled is not None:  # a repeat scan of a code this store handed over: no transaction but the log's
             give_back(limits, ticket)
-            _log(seat_id, store_id, action, via, settled["order_id"], "already_redeemed")
+            with record_after_rollback():
+                _log(seat_id, store_id, action, via, settled["order_id"], "already_redeemed")
             raise _already_redeemed(settled["redeemed_at"], settled["redeemed_by"]).error
     try:
         pickup = _find(code, qr_token)
@@ -98,13 +102,12 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
         give_back(limits, ticket)
         if action == "redeem":
             _remember_redeemed(result, ticket, qr_token is not None)
-        _log(seat_id, store_id, action, via, result.order.id, "redeemed" if action == "redeem" else "ok",
-             keep_loaded=True)
+        _log(seat_id, store_id, action, via, result.order.id, "redeemed" if action == "redeem" else "ok")
         return result
-    db.session.rollback()
     if outcome not in GUESSES:
         give_back(limits, ticket)
-    _log(seat_id, store_id, action, via, order_id, outcome)
+    with record_after_rollback():
+        _log(seat_id, store_id, action, via, order_id, outcome)
     raise error
 
 
@@ -138,18 +141,9 @@ def _remember_redeemed(pickup: Pickup, ticket: str, by_qr: bool) -> None:
             fastpath.remember_after_commit(f"pickup:{ticket}", marker, min(left, REDEEMED_MARKER_TTL_S))
 
 
-def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str,
-         keep_loaded: bool = False) -> None:
+def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str) -> None:
     db.session.add(PickupAttempt(seat_id=seat_id, store_id=store_id, order_id=order_id, action=action, via=via,
                                  outcome=outcome, at=utcnow()))
-    session = db.session()
-    # After a success the answer is built from the order, code and seat this transaction just read or wrote (the
-    # code refreshed after its UPDATE): expiring them at the commit only made the answer read each again.
-    expire_on_commit, session.expire_on_commit = session.expire_on_commit, not keep_loaded
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire_on_commit
 
 
 def _not_found() -> _Failed:
@@ -215,7 +209,7 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
         try:
             transition(order, OrderStatus.PICKED_UP, "picked_up", actor)
         except ConcurrentTransition:
-            db.session.rollback()  # and read again: a fresh transaction sees what the winner committed
+            read_again_after_losing_a_race()
             continue
         now = utcnow()
         claimed = db.session.execute(
@@ -223,7 +217,7 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
                                      PickupCode.revoked_at.is_(None), PickupCode.expires_at > now)
             .values(redeemed_at=now, redeemed_by_seat_id=seat_id).execution_options(synchronize_session=False))
         if claimed.rowcount != 1:
-            db.session.rollback()
+            read_again_after_losing_a_race()
             continue
         db.session.add(ShippingReport(order_id=order_id, created_at=now))
         earn_for_handover(order, seat, now)  # commission, once, with the handover (issue 17)

@@ -14,6 +14,7 @@ from app.models import Order, PickupCode, utcnow
 from app.orders.state import ConcurrentTransition, InvalidTransition
 from app.payments.refunds import start_refund
 from app.pickup.handover import REDEEMABLE
+from app.uow import item_unit
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ def due_no_show_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
 
 
 def refund_no_show(order_id: int, now: datetime | None = None) -> bool:
-    """Refund one order past its pickup deadline; commits. Returns whether this call started the refund."""
+    """Refund one order past its pickup deadline. Returns whether this call started the refund (one that lost the
+    race wrote nothing). Flushes; the periodic job commits each order on its own."""
     order = db.session.get(Order, order_id)
     code = db.session.scalar(select(PickupCode).where(PickupCode.order_id == order_id))
     if (order is None or code is None or order.status not in REDEEMABLE or code.redeemed_at is not None
@@ -35,11 +37,9 @@ def refund_no_show(order_id: int, now: datetime | None = None) -> bool:
         return False
     try:
         start_refund(order, "no_show", "system:no_show")
-        db.session.commit()
-        return True
     except (ConcurrentTransition, InvalidTransition):  # handed over or refunded at this very moment
-        db.session.rollback()
         return False
+    return True
 
 
 @jobs.job
@@ -47,11 +47,8 @@ def refund_no_shows() -> int:
     """Periodic job. One order that fails (WeChat, a bug) is logged and skipped, so it cannot hold up the rest."""
     refunded = 0
     for order_id in due_no_show_ids():
-        try:
+        with item_unit(f"no-show refund of order {order_id}", keep_going=True):
             refunded += refund_no_show(order_id)
-        except Exception:
-            db.session.rollback()
-            log.exception("no-show refund of order %s failed", order_id)
     if refunded:
         log.info("refunded %d no-show orders", refunded)
     return refunded

@@ -72,7 +72,6 @@ def _claim(order_id: int, now: datetime) -> bool:
                or_(ShippingReport.claimed_at.is_(None), ShippingReport.claimed_at < now - CLAIM_TIMEOUT))
         .values(claimed_at=now, attempts=ShippingReport.attempts + 1)
         .execution_options(synchronize_session=False))
-    db.session.commit()
     return result.rowcount == 1
 
 
@@ -106,13 +105,23 @@ def _finish(order_id: int, errcode: int | None, reason: str | None = None) -> No
         values["failure_reason"] = reason[:200]
     db.session.execute(update(ShippingReport).where(ShippingReport.order_id == order_id).values(**values)
                        .execution_options(synchronize_session=False))
-    db.session.commit()
 
 
 @jobs.job
 def report_pickup(order_id: int) -> str:
     """Job: "reported", "skipped" (already reported, or being reported right now), "no_payment" or "refused"
     (a permanent error, recorded); raises ShippingRetry on a transient failure."""
+    try:
+        outcome = _report(order_id)
+    except ShippingRetry:
+        db.session.commit()  # the transient errcode is kept; the claim is released for the retry
+        raise
+    db.session.commit()
+    return outcome
+
+
+def _report(order_id: int) -> str:
+    """The claim is committed before WeChat is called (a concurrent run waits on its row, then skips)."""
     if not _claim(order_id, utcnow()):
         return "skipped"
     order = db.session.get(Order, order_id)

@@ -15,6 +15,7 @@ from app.coupons.issuing import compensation_definition, issue
 from app.extensions import db
 from app.models import Order, OrderEvent, OrderStatus, utcnow
 from app.promises.terms import terms_of
+from app.uow import item_unit
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -36,7 +37,8 @@ def due_order_ids(now: datetime, limit: int = 500) -> list[int]:
 
 
 def judge(order_id: int, now: datetime | None = None) -> str | None:
-    """Judge one order if its time has come; commits. Returns "kept", "late" or None (not yet, or judged already)."""
+    """Judge one order if its time has come. Returns "kept", "late" or None (not yet, or judged already); nothing is
+    written unless it judges. Flushes; the periodic job commits each order on its own."""
     now = now or utcnow()
     order = db.session.get(Order, order_id)
     if order is None or order.promise_outcome is not None or order.promised_ready_at is None:
@@ -49,20 +51,17 @@ def judge(order_id: int, now: datetime | None = None) -> str | None:
     elif now > deadline and order.status in JUDGED_STATUSES:
         outcome = "late"
     else:
-        db.session.rollback()
         return None
     claimed = db.session.execute(
         update(Order).where(Order.id == order.id, Order.promise_outcome.is_(None))
         .values(promise_outcome=outcome).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        db.session.rollback()
+    if claimed.rowcount != 1:  # judged by an overlapping run: it wrote nothing here
         return None
     if outcome == "late" and terms.compensation_fen > 0:
         # Always issued, whatever the store's figures: the late store pays (the coupon is valid there only).
         definition = compensation_definition(order.store_id, terms.compensation_fen)
         issue(definition, order.customer_id, source_order_id=order.id, now=now)
         log.info("order %s was late: compensation coupon of %d fen", order.order_no, terms.compensation_fen)
-    db.session.commit()
     if outcome == "late":
         _tell_customer(order)
     return outcome
@@ -74,7 +73,6 @@ def _tell_customer(order: Order) -> None:
     from app.notifications.sending import enqueue_order_notification
 
     enqueue_order_notification(order, "late")
-    db.session.commit()
 
 
 @jobs.job
@@ -83,9 +81,7 @@ def judge_due_orders(now: datetime | None = None) -> int:
     now = now or utcnow()
     late = 0
     for order_id in due_order_ids(now):
-        try:
+        # One bad order must not stop the others; it is judged again next run.
+        with item_unit(f"judging the promise of order {order_id}", keep_going=True):
             late += judge(order_id, now) == "late"
-        except Exception:  # one bad order must not stop the others; it is judged again next run
-            db.session.rollback()
-            log.exception("judging the promise of order %s failed", order_id)
     return late

@@ -203,7 +203,9 @@ def test_cancel_and_expiry_racing_release_stock_once(app, backend):
 
         def expire():
             with app.app_context():
-                return expire_order(order_id)
+                expired = expire_order(order_id)
+                db.session.commit()  # expire_order flushes; its job commits
+                return expired
 
         cancel = lambda: app.test_client().post(f"/api/v1/orders/{order_no}/cancel", headers=headers).status_code
         expired, cancelled = run_together([expire, cancel])

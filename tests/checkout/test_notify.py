@@ -7,7 +7,7 @@ import requests
 from app import jobs
 from app.extensions import db
 from app.models import NotificationLog, OrderEvent, OutboxJob, Payment, PaymentNotification, StoreStock, utcnow
-from app.payments.closing import close_cancelled_at_wechat
+from app.sweeps import sweep_unclosed_orders
 from tests.checkout.conftest import notify_attempts, order, pay_at_sandbox, sandbox_post
 from tests.race import wait_for
 
@@ -163,7 +163,7 @@ def test_a_customer_cancel_that_finds_the_order_paid_at_wechat_takes_the_late_pa
     db.session.query(Payment).update({"created_at": utcnow() - timedelta(minutes=6)})
     db.session.commit()
     with app.app_context():
-        assert close_cancelled_at_wechat() == 1
+        assert sweep_unclosed_orders() == 1
     drain_jobs(app)
     wait_for(lambda: order(placed.order_no).status == "paid", what="the late payment found by the close")
     assert order(placed.order_no).events[-1].actor == "wechatpay:query"

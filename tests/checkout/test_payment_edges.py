@@ -6,7 +6,7 @@ import requests
 
 from app.extensions import db
 from app.models import Payment, Refund, utcnow
-from app.payments.closing import close_cancelled_at_wechat
+from app.sweeps import sweep_unclosed_orders
 from tests.checkout.conftest import drain_jobs, order, pay_at_sandbox, sandbox_post
 from tests.race import wait_for
 
@@ -24,17 +24,17 @@ def test_a_cancel_right_after_prepay_closes_the_wechat_order_five_minutes_later(
     drain_jobs(app)
     assert closes(sandbox, placed.order_no) == []  # WeChat: not within 5 minutes of creation
     with app.app_context():
-        assert close_cancelled_at_wechat() == 0
+        assert sweep_unclosed_orders() == 0
     db.session.query(Payment).update({"created_at": utcnow() - timedelta(minutes=5, seconds=1)})
     db.session.commit()
     with app.app_context():
-        assert close_cancelled_at_wechat() == 1
+        assert sweep_unclosed_orders() == 1
     drain_jobs(app)
     wait_for(lambda: len(closes(sandbox, placed.order_no)) == 1, what="the close")
     db.session.rollback()
     assert db.session.query(Payment).one().closed_at is not None
     with app.app_context():
-        assert close_cancelled_at_wechat() == 0  # closed once
+        assert sweep_unclosed_orders() == 0  # closed once
 
 
 def _refund_abnormal(client, sandbox, placed, app) -> Refund:

@@ -98,6 +98,7 @@ def test_expiry_closes_the_wechat_order_then_cancels(client, sandbox, placed, ap
     o.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert expire_order(o.id) is True
+    db.session.commit()  # expire_order flushes; its job commits
     assert order(placed.order_no).status == "cancelled"
     transaction = requests.get(f"{sandbox.base_url}/sandbox/pay/transactions/{placed.order_no}", timeout=5).json()
     assert transaction["transaction"]["trade_state"] == "CLOSED"

@@ -64,6 +64,7 @@ def test_a_locked_coupon_is_refused_then_comes_back_on_cancel_and_expiry(client,
     second = place(client, headers, shop, coupon_id=coupon_id).get_json()
     order = order_by_no(second["order_no"])
     assert expire_order(order.id, now=order.expires_at + timedelta(seconds=1))
+    db.session.commit()  # expire_order flushes; its job commits
     fresh()
     assert db.session.get(Coupon, coupon_id).status == "available"
     third = place(client, headers, shop, coupon_id=coupon_id).get_json()

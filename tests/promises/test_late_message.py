@@ -16,6 +16,7 @@ def test_a_late_order_is_told_once(app, client, follower, wx):  # noqa: F811
     follower.subscribe("gina-oa")
     db.session.commit()
     assert judge(order.id, now=order.promised_ready_at + timedelta(hours=1)) == "late"
+    db.session.commit()  # judge flushes; its job commits
     run_jobs(app)
     [message] = late_messages(wx)
     # The order-status template (NOTIFICATION_TEMPLATES' oa_order_status) names the order and says it is late.
