@@ -88,19 +88,47 @@ def enqueue(func: Callable[..., Any] | str, *args: Any, job_id: str | None = Non
     if json.loads(json_args) != list(args):
         raise TypeError(f"job arguments must be JSON values (ids, short strings): {args!r}")
     session = db.session()
-    row = OutboxJob(target=target, args=json_args, dedup_key=job_id, retries=json.dumps(list(retries)),
-                    status=JobStatus.PENDING, available_at=utcnow() + lease(), request_id=request_id_var.get())
+    values = dict(target=target, args=json_args, dedup_key=job_id, retries=json.dumps(list(retries)),
+                  status=JobStatus.PENDING, available_at=utcnow() + lease(), request_id=request_id_var.get())
     if job_id is None:
+        row = OutboxJob(**values)
         session.add(row)
         session.flush()
+        row_id: int | None = row.id
     else:
         session.flush()  # anything else pending fails here, on its own, not as a duplicate job
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
+        row_id = _insert_unless_queued(session, values)
+        if row_id is None:
             return None  # the same job already waits or runs: it will see this change too
-    session.info.setdefault(_NEW_ROWS_KEY, []).append((current_app._get_current_object(), row.id))
+    session.info.setdefault(_NEW_ROWS_KEY, []).append((current_app._get_current_object(), row_id))
+    return row_id
+
+
+def _insert_unless_queued(session: Session, values: dict[str, Any]) -> int | None:
+    """INSERT the row unless its dedup_key is taken; its id, or None. One statement where a SAVEPOINT, INSERT and
+    RELEASE (or ROLLBACK TO) were three: on MariaDB `ON DUPLICATE KEY UPDATE` of nothing (a duplicate gives no insert
+    id; it also waits on the key with an exclusive lock, so two waiting duplicates cannot deadlock each other), on
+    SQLite `ON CONFLICT (dedup_key) DO NOTHING`; elsewhere the savepoint."""
+    dialect = session.get_bind().dialect.name
+    table = OutboxJob.__table__
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        result = session.execute(mysql_insert(table).values(**values).on_duplicate_key_update(
+            dedup_key=table.c.dedup_key))
+        return result.lastrowid or None  # type: ignore[attr-defined]
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        result = session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=[table.c.dedup_key]))
+        return result.lastrowid if result.rowcount == 1 else None  # type: ignore[attr-defined]
+    row = OutboxJob(**values)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
     return row.id
 
 

@@ -3,7 +3,10 @@ Redis (development only) in this process.
 
 Each limit is a sliding window: a sorted set of attempt times per key. A caller `take`s a slot in all its limits at
 once *before* the attempt, atomically (one Lua script), so a burst of simultaneous attempts cannot slip past the
-count; when the attempt turns out not to be a failure it `give_back`s the slot. A store-wide limit next to the
+count; when the attempt turns out not to be a failure it `give_back`s the slot. A caller may name its slot (the
+ticket) after what it tries: attempts at the same thing then share one slot, so twenty simultaneous scans of one
+code hold one slot while in flight, not twenty (a repeat of one guess learns nothing new, so it need not count
+twice). A store-wide limit next to the
 per-seat one means that spreading the guesses over many seats of one store gains nothing.
 """
 from __future__ import annotations
@@ -29,7 +32,7 @@ for i, key in ipairs(KEYS) do
   local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local count = redis.call('ZCARD', key)
-  if count >= limit then
+  if count >= limit and not redis.call('ZSCORE', key, ARGV[2]) then
     local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
     wait = math.max(wait, tonumber(oldest[2]) + window - now)
   end
@@ -67,10 +70,11 @@ def order_limits(customer_id: int, per_minute: int) -> tuple[Limit, ...]:
     return (Limit(f"orders:customer:{customer_id}", per_minute, 60),)
 
 
-def take(limits: tuple[Limit, ...], what: str = "failed attempts") -> str:
+def take(limits: tuple[Limit, ...], what: str = "failed attempts", ticket: str | None = None) -> str:
     """Reserve one attempt in every limit; RateLimited (429, Retry-After) when any is full. Returns the ticket to
-    give back if the attempt does not count as a failure."""
-    ticket, now = uuid.uuid4().hex, time.time()
+    give back if the attempt does not count as a failure. A `ticket` already holding a slot in a limit (the same
+    attempt again, or still in flight) takes no second one there."""
+    ticket, now = ticket or uuid.uuid4().hex, time.time()
     redis = redis_client()
     wait = None
     if redis is not None:
@@ -121,10 +125,10 @@ def _take_in_process(limits: tuple[Limit, ...], ticket: str, now: float) -> floa
         for limit in limits:
             entries = [(at, t) for at, t in windows.get(limit.key, []) if at > now - limit.window_s]
             windows[limit.key] = entries
-            if len(entries) >= limit.limit:
+            if len(entries) >= limit.limit and all(t != ticket for _, t in entries):
                 wait = max(wait, entries[len(entries) - limit.limit][0] + limit.window_s - now)
         if wait > 0:
             return wait
         for limit in limits:
-            windows[limit.key].append((now, ticket))
+            windows[limit.key] = [(at, t) for at, t in windows[limit.key] if t != ticket] + [(now, ticket)]
         return 0.0

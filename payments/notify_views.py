@@ -75,7 +75,8 @@ def _any_error(exc: Exception):
             drop_connections()
         else:
             db.session.rollback()
-        log.warning("WeChat Pay notification not taken, %s unavailable: %s", backend, type(exc).__name__)
+        code = (getattr(getattr(exc, "orig", None), "args", None) or ("",))[0]  # e.g. 1213 deadlock, 2013 lost
+        log.warning("WeChat Pay notification not taken, %s unavailable: %s %s", backend, type(exc).__name__, code)
         response, status = _fail(503, f"{backend} temporarily unavailable")
         response.headers["Retry-After"] = "5"
         return response, status

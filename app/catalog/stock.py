@@ -4,15 +4,24 @@
 never both get it, and the CHECK (quantity >= 0) is a second wall behind it. Lines are taken in SKU order so two
 orders locking the same rows always lock them in the same order and cannot deadlock. No HTTP call is ever made
 while these row locks are held: the caller commits first.
+
+Sold out, said by Redis: when reserve() finds a SKU at 0 it marks it (app/fastpath.py), and a rush's later buyers
+are refused before the database (refuse_if_sold_out). The marker is written while the row is share-locked at 0, and
+put_back and set_quantity, the only ways a count goes up, delete it after their commit; it also expires after
+SOLD_OUT_TTL_S, a bound on a deletion that Redis failed to take.
 """
 from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import fastpath
 from app.errors import Conflict
-from app.extensions import db
+from app.extensions import db, redis_client
 from app.models import Order, StoreStock
+
+
+SOLD_OUT_TTL_S = 60
 
 
 class InsufficientStock(Conflict):
@@ -35,9 +44,34 @@ def reserve(store_id: int, lines: dict[int, int]) -> None:
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
-            available = db.session.scalar(
-                select(StoreStock.quantity).where(StoreStock.store_id == store_id, StoreStock.sku_id == sku_id))
+            query = select(StoreStock.quantity).where(StoreStock.store_id == store_id, StoreStock.sku_id == sku_id)
+            if redis_client() is None:
+                raise InsufficientStock(sku_id, quantity, db.session.scalar(query) or 0)
+            # The latest count, share-locked until the caller's rollback: nothing can add stock between this read
+            # and the marker below, and whatever adds it later clears the marker after its commit.
+            available = db.session.scalar(query.with_for_update(read=True))
+            if available == 0:
+                fastpath.remember(_sold_out_key(store_id, sku_id), "0", SOLD_OUT_TTL_S)
             raise InsufficientStock(sku_id, quantity, available or 0)
+
+
+def refuse_if_sold_out(store_id: int, lines: dict[int, int]) -> None:
+    """Before the database (the rush's losers): a line whose SKU is marked sold out at this store is refused as
+    reserve() would refuse it. Without a marker (none, expired, Redis away) nothing is decided here."""
+    skus = sorted(lines)
+    for sku_id, mark in zip(skus, fastpath.recall_many([_sold_out_key(store_id, s) for s in skus]), strict=True):
+        if mark is not None:
+            raise InsufficientStock(sku_id, lines[sku_id], 0)
+
+
+def _sold_out_key(store_id: int, sku_id: int) -> str:
+    return f"stock:sold_out:{store_id}:{sku_id}"
+
+
+def _stock_added(store_id: int, sku_id: int) -> None:
+    """Every path that can raise a count passes here (put_back, set_quantity): the sold-out marker goes once the
+    change is committed."""
+    fastpath.forget_after_commit(_sold_out_key(store_id, sku_id))
 
 
 def put_back(store_id: int, lines: dict[int, int]) -> None:
@@ -48,6 +82,7 @@ def put_back(store_id: int, lines: dict[int, int]) -> None:
             .values(quantity=StoreStock.quantity + lines[sku_id])
             .execution_options(synchronize_session=False)
         )
+        _stock_added(store_id, sku_id)
 
 
 def order_lines(order: Order) -> dict[int, int]:
@@ -77,4 +112,5 @@ def set_quantity(store_id: int, sku_id: int, quantity: int) -> StoreStock:
     else:
         row.quantity = quantity
     db.session.flush()
+    _stock_added(store_id, sku_id)
     return row

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.attribution.service import tag_order
-from app.catalog.stock import reserve
+from app.catalog.stock import refuse_if_sold_out, reserve
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models import Customer, Order, OrderItem, OrderStatus, Product, Sku, Store, StoreStock, utcnow
@@ -52,6 +52,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         earlier = _earlier_order(customer.id, idempotency_key, fingerprint)
         if earlier is not None:
             return Placement(earlier, created=False)
+    refuse_if_sold_out(store_id, lines)  # a rush's losers: answered from Redis, before any row is locked
     _bound_stock_holds(customer)
     store = db.session.get(Store, store_id)
     if store is None or not store.active:

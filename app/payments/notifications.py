@@ -2,7 +2,9 @@
 answered like the first and changes nothing.
 
 The record is inserted first: a duplicate delivered at the same moment waits on the unique id until the first
-commits, then finds it. So of any number of copies exactly one applies the payment.
+commits, then finds it. So of any number of copies exactly one applies the payment. Once an outcome is committed,
+a repeat of its id is answered from a Redis marker before the database (app/fastpath.py); without the marker the
+database answers as before.
 
 Each endpoint claims ids in its own table and only for its own kind of event (TRANSACTION.* at the payment
 endpoint, REFUND.* at the refund endpoint). A notification of the wrong kind is refused before anything is
@@ -16,9 +18,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app import fastpath
 from app.extensions import db
 from app.models import Order, PaymentNotification, Refund, RefundNotification
 from app.orders.state import ConcurrentTransition
@@ -40,22 +43,61 @@ TRANSACTION_PREFIX, REFUND_PREFIX = "TRANSACTION.", "REFUND."
 Record = type[PaymentNotification] | type[RefundNotification]
 
 
+# WeChat Pay retries a notification for about 24 hours; a repeat within that is answered from Redis.
+SETTLED_TTL_S = 25 * 3600
+_DEADLOCK = 1213  # InnoDB's deadlock error: the whole transaction was rolled back, it may simply be run again
+
+
+def _settled_key(record: Record, notification_id: str) -> str:
+    return f"{record.__tablename__}:{notification_id}"
+
+
+def _repeat(outcome: str) -> Answer:
+    return Answer(not outcome.startswith("rejected"), "repeat")
+
+
+def _known(record: Record, notification_id: str) -> Answer | None:
+    """A repeat of an id whose outcome is committed, answered from Redis without a transaction (app/fastpath.py):
+    the signature has been verified by now, and the id alone decides, as in the database."""
+    outcome = fastpath.recall(_settled_key(record, notification_id))
+    return _repeat(outcome) if outcome is not None else None
+
+
 def _claim(record: Record, notification_id: str, event_type: str, **keys) -> Answer | None:
-    """Insert the record; None if this call owns it now, else the answer given to the first copy."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(record(id=notification_id, event_type=event_type, outcome="processing", **keys))
-        return None
-    except IntegrityError:
-        read_again_after_losing_a_race()  # the first copy committed its record: read it
-        first = db.session.get(record, notification_id)
-        return Answer(not first.outcome.startswith("rejected"), "repeat")
+    """Insert the record; None if this call owns it now, else the answer given to the first copy.
+
+    The INSERT opens the transaction (nothing precedes it, and a duplicate rolls everything back), so it needs no
+    SAVEPOINT. Copies of one id waiting on a first copy that then rolls back (its order was being applied by
+    another notification id at the same moment, see below) hold shared locks on the key and both try to insert:
+    InnoDB picks one as a deadlock victim (1213) and rolls it back whole. That copy simply runs again: it then
+    waits for the survivor and finds its record. Before this, the victim answered 503 "database unavailable"
+    (SQLAlchemy's ROLLBACK TO SAVEPOINT after the deadlock failed with 1305, an OperationalError)."""
+    values = dict(id=notification_id, event_type=event_type, outcome="processing", **keys)
+    for attempt in range(3):
+        try:
+            db.session.execute(insert(record).values(**values))
+            return None
+        except IntegrityError:
+            read_again_after_losing_a_race()  # the first copy committed its record: read it
+            first = db.session.get(record, notification_id)
+            if first is None:  # the first copy rolled back after all: try to own it
+                continue
+            if first.outcome != "processing":  # committed with its outcome: settled
+                fastpath.remember(_settled_key(record, notification_id), first.outcome, SETTLED_TTL_S)
+            return _repeat(first.outcome)
+        except OperationalError as exc:
+            read_again_after_losing_a_race()  # a deadlock victim: start over
+            if getattr(exc.orig, "args", (None,))[0] != _DEADLOCK or attempt == 2:
+                raise
+            log.info("notification %s: deadlock between copies, claimed again", notification_id)
+    raise RuntimeError("unreachable")  # pragma: no cover
 
 
 def _finish(record: Record, notification_id: str, outcome: str) -> Answer:
     # An UPDATE by id rather than get-and-set: applying the payment has expired the claimed row by now, so get()
     # would read it back first only to change one column.
     db.session.execute(update(record).where(record.id == notification_id).values(outcome=outcome))
+    fastpath.remember_after_commit(_settled_key(record, notification_id), outcome, SETTLED_TTL_S)
     return Answer(not outcome.startswith("rejected"), outcome)
 
 
@@ -70,6 +112,9 @@ def handle_transaction_notification(notification_id: str, event_type: str, trans
     wrong = _wrong_kind(event_type, TRANSACTION_PREFIX)
     if wrong:
         return wrong
+    known = _known(PaymentNotification, notification_id)
+    if known:
+        return known
     claimed = _claim(PaymentNotification, notification_id, event_type, out_trade_no=transaction.out_trade_no[:32],
                      transaction_id=transaction.transaction_id)
     if claimed:
@@ -94,6 +139,9 @@ def handle_refund_notification(notification_id: str, event_type: str, state: Ref
     wrong = _wrong_kind(event_type, REFUND_PREFIX)
     if wrong:
         return wrong
+    known = _known(RefundNotification, notification_id)
+    if known:
+        return known
     claimed = _claim(RefundNotification, notification_id, event_type,
                      out_trade_no=(state.out_trade_no or "")[:32] or None, out_refund_no=state.out_refund_no)
     if claimed:

@@ -12,12 +12,16 @@ row must outlive the rollback of the error answer, so it is committed alone afte
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass
 from typing import Callable
 
+from flask import current_app
 from sqlalchemy import select, update
 
-from app import jobs
+from app import fastpath, jobs
 from app.commission.ledger import earn_for_handover
 from app.errors import ApiError, Conflict, NotFound, RateLimited, invalid_field
 from app.extensions import db
@@ -36,6 +40,8 @@ REDEEMABLE = (OrderStatus.PAID.value, OrderStatus.READY.value)
 # is logged as wrong_store but answered exactly like an unknown one (404 pickup_not_found, or qr_token_invalid for
 # a token), so the answer never tells a guesser that a code is live somewhere.
 GUESSES = frozenset({"pickup_not_found", "wrong_store", "qr_token_invalid"})
+# How long a repeat scan of a handed-over code is answered from Redis (app/fastpath.py); later, by the database.
+REDEEMED_MARKER_TTL_S = 3600
 
 
 @dataclass
@@ -65,11 +71,18 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
     via = "qr" if qr_token is not None else "code"
     limits = pickup_limits(seat_id, store_id, client_addr)
     try:
-        ticket = take(limits)
+        ticket = take(limits, ticket=_ticket(code, qr_token))
     except RateLimited:
         with record_after_rollback():
             _log(seat_id, store_id, action, via, None, "rate_limited")
         raise
+    if action == "redeem":
+        settled = _settled(ticket, store_id)
+        if settled is not None:  # a repeat scan of a code this store handed over: no transaction but the log's
+            give_back(limits, ticket)
+            with record_after_rollback():
+                _log(seat_id, store_id, action, via, settled["order_id"], "already_redeemed")
+            raise _already_redeemed(settled["redeemed_at"], settled["redeemed_by"]).error
     try:
         pickup = _find(code, qr_token)
         if pickup.code.store_id != store_id:
@@ -87,6 +100,8 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
         raise
     else:
         give_back(limits, ticket)
+        if action == "redeem":
+            _remember_redeemed(result, ticket, qr_token is not None)
         _log(seat_id, store_id, action, via, result.order.id, "redeemed" if action == "redeem" else "ok")
         return result
     if outcome not in GUESSES:
@@ -94,6 +109,36 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
     with record_after_rollback():
         _log(seat_id, store_id, action, via, order_id, outcome)
     raise error
+
+
+def _ticket(code: str | None, qr_token: str | None) -> str:
+    """The rate-limit slot of this attempt, named after what it tries (keyed, so Redis holds no code): a counter's
+    simultaneous scans of one code (double taps, two phones) share one slot while in flight, and a real code is
+    never refused for the scans of itself still under way; each distinct guess still takes its own."""
+    tried = f"qr:{qr_token}" if qr_token is not None else f"code:{normalize_code(code or '') or code}"
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, tried.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _settled(ticket: str, store_id: int) -> dict | None:
+    """What a handover of this code (or QR token) left in Redis (app/fastpath.py), if it was at this store."""
+    marker = fastpath.recall(f"pickup:{ticket}")
+    settled = json.loads(marker) if marker else None
+    return settled if settled and settled["store_id"] == store_id else None
+
+
+def _remember_redeemed(pickup: Pickup, ticket: str, by_qr: bool) -> None:
+    """After the commit: repeats of this code (and of this QR token while it is valid) are answered from Redis.
+    A handover is never undone (redeemed_at is never cleared), so the marker stays true; the seat's name in it is
+    the one at the handover, for the marker's hour."""
+    code = pickup.code
+    marker = json.dumps({"store_id": code.store_id, "order_id": pickup.order.id,
+                         "redeemed_at": code.redeemed_at.isoformat(), "redeemed_by": redeemed_by(code)})
+    fastpath.remember_after_commit(f"pickup:{_ticket(code.code, None)}", marker, REDEEMED_MARKER_TTL_S)
+    if by_qr and code.qr_expires_at is not None:
+        left = int((code.qr_expires_at - utcnow()).total_seconds())
+        if left > 0:  # an expired token is answered qr_token_expired by the database path: never by the marker
+            fastpath.remember_after_commit(f"pickup:{ticket}", marker, min(left, REDEEMED_MARKER_TTL_S))
 
 
 def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str) -> None:
@@ -135,13 +180,16 @@ def redeemed_by(pickup: PickupCode) -> dict | None:
     return {"seat_id": seat.id, "name": seat.name, "role": seat.role} if seat else None
 
 
+def _already_redeemed(redeemed_at: str, by: dict | None, order_id: int | None = None) -> _Failed:
+    return _Failed("already_redeemed", Conflict("This order has already been handed over.",
+                                                {"redeemed_at": redeemed_at, "redeemed_by": by},
+                                                code="already_redeemed"), order_id)
+
+
 def _refusal(pickup: PickupCode, order: Order) -> _Failed | None:
     """Why this pickup cannot be handed over now, or None when it can."""
     if pickup.redeemed_at is not None:
-        return _Failed("already_redeemed", Conflict(
-            "This order has already been handed over.",
-            {"redeemed_at": pickup.redeemed_at.isoformat(), "redeemed_by": redeemed_by(pickup)},
-            code="already_redeemed"), order.id)
+        return _already_redeemed(pickup.redeemed_at.isoformat(), redeemed_by(pickup), order.id)
     reason = ("revoked" if pickup.revoked_at is not None else order.status if order.status not in REDEEMABLE
               else "expired" if pickup.expires_at <= utcnow() else None)
     if reason is None:

@@ -214,3 +214,40 @@ def test_cancel_and_expiry_racing_release_stock_once(app, backend):
             assert stock(store_id, made.sku_ids[0]) == 50
             events = db.session.query(OrderEvent).filter_by(order_id=order_id, to_status="cancelled").count()
             assert events == 1
+
+
+@mariadb_only
+def test_a_sold_out_sku_is_refused_from_redis_until_stock_comes_back(client, app_ctx, backend):
+    """The rush's losers are answered from a Redis marker set when the stock was found at 0; every way stock comes
+    back (a cancelled order's release, the owner's count) clears it after its commit, so an order is never refused
+    while stock exists."""
+    from app.catalog.admin import set_stock
+    from app.extensions import redis_client
+    from tests.perf.conftest import counting
+
+    store_id = factories.store()
+    sku_id = factories.product(stock={store_id: 1}).sku_ids[0]
+    buyer, second, third = (factories.login(client, name) for name in ("sold1", "sold2", "sold3"))
+    body = {"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}
+
+    def place(headers):
+        return client.post("/api/v1/orders", headers=headers, json=body)
+
+    first = place(buyer)
+    assert first.status_code == 201
+    assert place(second).get_json()["error"]["code"] == "insufficient_stock"  # the database says so, and marks it
+    assert any(k.endswith(f"sold_out:{store_id}:{sku_id}".encode()) for k in redis_client().keys())
+    with counting() as seen:
+        refused = place(second)
+    assert refused.status_code == 409 and refused.get_json()["error"] == {
+        "code": "insufficient_stock", "message": refused.get_json()["error"]["message"],
+        "details": {"sku_id": sku_id, "requested": 1, "available": 0}}
+    assert len(seen) == 1  # the customer by token only: no row locked, nothing written
+    # the first buyer cancels: its unit is back, and so is the SKU
+    assert client.post(f"/api/v1/orders/{first.get_json()['order_no']}/cancel", headers=buyer).status_code == 200
+    assert place(second).status_code == 201
+    assert place(third).status_code == 409  # sold out again (found by the database, marked again)
+    set_stock(store_id, sku_id, 3)  # the owner's count (console, CLI, import)
+    db.session.commit()
+    assert place(third).status_code == 201
+    assert stock(store_id, sku_id) == 2

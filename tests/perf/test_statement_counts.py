@@ -21,21 +21,26 @@ EXPECTED: dict[str, dict[str, int]] = {
     # event, the customer's attribution, DELETE the ordered cart lines, UPDATE stock (guarded by quantity >= n).
     # The answer is rendered before the commit from the session (the order holds its store: no SELECT).
     "placement": {"sqlite": 13, "mariadb": 13},
-    # SAVEPOINT, INSERT the notification id (the dedup), RELEASE; the order; its payment; INSERT payment; UPDATE
-    # order status (guarded); INSERT event; pickup code?; payments.paid_at; SAVEPOINT, INSERT code, RELEASE; the
-    # store's promise; UPDATE promised_ready_at; SAVEPOINT, INSERT outbox job, RELEASE; UPDATE the notification's
-    # outcome by id. SQLite adds the eager job (15: claim, order, customer, code, payment, refunds, items, events,
-    # code, follower, INSERT/UPDATE notification_log, grant, finish).
-    "notify_first": {"sqlite": 34, "mariadb": 19},
-    # SAVEPOINT, INSERT the notification id (a duplicate key), ROLLBACK TO SAVEPOINT, the stored notification.
-    "notify_repeat": {"sqlite": 4, "mariadb": 4},
+    # INSERT the notification id (the dedup; it opens the transaction, so no SAVEPOINT); the order; its payment;
+    # INSERT payment; UPDATE order status (guarded); INSERT event; pickup code?; payments.paid_at; SAVEPOINT,
+    # INSERT code, RELEASE; the store's promise; UPDATE promised_ready_at; INSERT outbox job (its dedup key by
+    # ON DUPLICATE KEY / ON CONFLICT, no SAVEPOINT); UPDATE the notification's outcome by id. SQLite adds the eager
+    # job (15: claim, order, customer, code, payment, refunds, items, events, code, follower, INSERT/UPDATE
+    # notification_log, grant, finish).
+    "notify_first": {"sqlite": 30, "mariadb": 15},
+    # MariaDB: none, the committed outcome is answered from Redis (app/fastpath.py). SQLite (no Redis): INSERT the
+    # notification id (a duplicate key), the stored notification.
+    "notify_repeat": {"sqlite": 2, "mariadb": 0},
     # The staff session by token, its seat, the code; UPDATE order (guarded), INSERT event, UPDATE code (guarded
-    # redeemed_at IS NULL), INSERT shipping report, the commission rule, 3 x (SAVEPOINT, INSERT outbox job,
-    # RELEASE), the code refreshed after its UPDATE, INSERT pickup_attempts, commit (nothing expired: the order,
-    # code and seat are not read again), then the answer's customer and items. SQLite adds the three eager jobs (29).
-    "redeem_first": {"sqlite": 50, "mariadb": 21},
-    # The staff session by token (the seat is in the identity map), the code, INSERT pickup_attempts.
-    "redeem_repeat": {"sqlite": 3, "mariadb": 3},
+    # redeemed_at IS NULL), INSERT shipping report, the commission rule, 3 x INSERT outbox job (dedup key by ON
+    # DUPLICATE KEY / ON CONFLICT, no SAVEPOINT), the code refreshed after its UPDATE, INSERT pickup_attempts, commit
+    # (nothing expired: the order, code and seat are not read again), then the answer's customer and items. SQLite
+    # adds the three eager jobs (29).
+    "redeem_first": {"sqlite": 44, "mariadb": 15},
+    # The staff session by token (the seat is in the identity map), INSERT pickup_attempts (every attempt is
+    # logged, one INSERT + commit). MariaDB: the handover's marker in Redis answers (app/fastpath.py); SQLite (no
+    # Redis) reads the code.
+    "redeem_repeat": {"sqlite": 3, "mariadb": 2},
     # The page comes from the catalog cache; the stock of its 20 SKUs is read fresh, in one query.
     "product_list_warm": {"sqlite": 1, "mariadb": 1},
     # The follower by openid (a known one); the rule and store answers come from memory.

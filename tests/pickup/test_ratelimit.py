@@ -52,9 +52,19 @@ def test_the_store_limit_holds_across_its_seats(client, shop, staff_member, paid
 def test_wrong_store_attempts_count_as_guesses(client, shop, paid_order, staff_member, app_ctx):
     order = paid_order(shop)
     stranger = staff_member(factories.store())
-    for _ in range(10):
-        assert client.post(LOOKUP, headers=stranger.headers, json={"code": order.code}).status_code == 404
-    assert_limited(client.post(LOOKUP, headers=stranger.headers, json={"code": order.code}), 600)
+    assert client.post(LOOKUP, headers=stranger.headers, json={"code": order.code}).status_code == 404
+    for n in range(9):
+        assert guess(client, stranger, n, LOOKUP).status_code == 404
+    assert_limited(guess(client, stranger, 9), 600)  # the other store's live code was the tenth guess
+
+
+def test_repeating_one_guess_takes_one_slot_and_learns_nothing(client, shop, staff_member, app_ctx):
+    staff = staff_member(shop.store_id)
+    for _ in range(15):  # the same wrong code again and again (or scanned twice at once): one slot, one answer
+        assert guess(client, staff, 0).status_code == 404
+    for n in range(1, 10):
+        assert guess(client, staff, n).status_code == 404
+    assert_limited(guess(client, staff, 10), 600)
 
 
 def test_showing_a_used_code_again_is_not_guessing(client, shop, paid_order, staff_member, app_ctx):

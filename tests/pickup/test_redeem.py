@@ -199,3 +199,25 @@ def test_a_redeem_racing_a_refund_ends_one_way_only(app, paid_order, staff_membe
             else:
                 assert status in ("refunding", "refunded", "refund_failed") and code.revoked_at
                 assert code.redeemed_at is None
+
+
+@mariadb_only
+def test_a_counter_rush_on_one_seat_gives_one_handover_and_only_already_redeemed(app, paid_order, staff_member,
+                                                                                  sandbox):
+    """The bench's S5 shape: one seat scanning each code 20 times at once (double taps, two devices on one seat).
+    Exactly one success per code, every other answer 409 already_redeemed: never 429 (a real code is no guess,
+    even while the other scans of it are still in flight) and never 503."""
+    with app.app_context():
+        store_id = factories.store()
+        made = factories.product(stock={store_id: 50})
+    orders = [paid_order(Shop(store_id, made.sku_ids[0]), f"rush{i}") for i in range(3)]
+    staff = staff_member(store_id)
+    for order in orders:
+        responses = run_together([lambda: app.test_client().post(REDEEM, headers=staff.headers,
+                                                                 json={"code": order.code}) for _ in range(20)])
+        answers = sorted((r.status_code, (r.get_json().get("error") or {}).get("code")) for r in responses)
+        assert answers == [(200, None)] + [(409, "already_redeemed")] * 19, answers
+        with app.app_context():
+            assert db.session.get(Order, order.order_id).status == "picked_up"
+            attempts = db.session.query(PickupAttempt).filter_by(order_id=order.order_id).all()
+            assert sorted(a.outcome for a in attempts) == ["already_redeemed"] * 19 + ["redeemed"]

@@ -1,0 +1,156 @@
+"""Statements and client-side CPU per request of the hot write paths, in process, through the WSGI callable (no
+server, no wrk: meaningful on a busy machine, unlike bench.run).
+
+Paths: order placement (ample stock; and refused, the SKU sold out: a rush's losers), a payment notification (first, and a repeat of its id), a pickup redeem
+(first, and a repeat scan of the redeemed code). Each round prepares its own fresh order/code outside the timed
+part; the timed part is one request through `app.test_client()` with `time.process_time()` around it (the CPU of
+this process: the app's code, SQLAlchemy, the driver; not MariaDB's or Redis's). Printed: the median over the
+rounds in microseconds, and the statements the request sent (the tests' counter, tests/perf/conftest.py).
+
+It borrows the test suite's scenes (sandbox, staff binding, signed notifications), so it runs under pytest, on
+MariaDB + Redis (a private database and Redis db, as every test run gets):
+
+    MICROMALL_TEST_BACKENDS=mariadb nice .venv/bin/python -m pytest -q -s -p no:randomly bench/hot_paths.py
+    BENCH_ROUNDS=50 ... (default 30)   BENCH_DRIVER=mysqldb ... (mysqlclient instead of PyMySQL)
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import pytest
+
+from app.extensions import db
+from tests import factories
+from tests.conftest import mariadb_only
+from tests.perf.conftest import counting
+
+pytest_plugins = ["tests.conftest", "tests.perf.conftest"]
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
+REDEEM = "/api/v1/staff/pickups/redeem"
+_results: dict[str, tuple[float, int]] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _driver():
+    driver = os.environ.get("BENCH_DRIVER")
+    if driver:
+        import tests.conftest as conftest
+
+        original = conftest._database_url
+        conftest._database_url = lambda backend, root: original(backend, root).replace("+pymysql", f"+{driver}")
+        yield
+        conftest._database_url = original
+    else:
+        yield
+
+
+def measure(name: str, prepare: Callable[[], Callable[[], object]]) -> None:
+    """prepare() sets a round up (untimed) and returns the request to time."""
+    cpu: list[float] = []
+    statements = 0
+    for _ in range(ROUNDS):
+        send = prepare()
+        db.session.commit()
+        with counting() as seen:
+            start = time.process_time()
+            send()
+            cpu.append(time.process_time() - start)
+        statements = len(seen)
+    _results[name] = (statistics.median(cpu) * 1e6, statements)
+    print(f"\n{name:28} {_results[name][0]:8.0f} µs CPU (median of {ROUNDS})  {statements:3} statements")
+
+
+@mariadb_only
+def test_order_placement(app_ctx, client, backend):
+    store_id = factories.store()
+    sku_id = factories.product(specs=(("中杯", 2800),), stock={store_id: 100000}).sku_ids[0]
+
+    def prepare():
+        headers = factories.login(client, f"buyer{time.monotonic_ns()}")
+
+        def send():
+            response = client.post("/api/v1/orders", headers=headers,
+                                   json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]})
+            assert response.status_code == 201, response.get_json()
+        return send
+    measure("placement", prepare)
+
+    sold_out = factories.product(specs=(("大杯", 3000),), stock={store_id: 0}).sku_ids[0]
+
+    def prepare_loser():
+        headers = factories.login(client, f"loser{time.monotonic_ns()}")
+
+        def send():
+            response = client.post("/api/v1/orders", headers=headers,
+                                   json={"store_id": store_id, "items": [{"sku_id": sold_out, "quantity": 1}]})
+            assert response.status_code == 409, response.get_json()
+        return send
+    measure("placement_sold_out", prepare_loser)
+
+
+def _signed(notifier, body: bytes) -> dict[str, str]:
+    from payments.wechatpay_v3 import rsa_sign
+
+    timestamp, nonce = str(int(time.time())), f"n{time.monotonic_ns()}"
+    message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+    return {"Content-Type": "application/json", "Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce,
+            "Wechatpay-Serial": notifier.app.config["WECHATPAY_PUBLIC_KEY_ID"],
+            "Wechatpay-Signature": rsa_sign(notifier.key, message)}
+
+
+@mariadb_only
+def test_payment_notification(app_ctx, client, notifier, backend):
+    store_id = factories.store()
+    sku_id = factories.product(specs=(("中杯", 2800),), stock={store_id: 100000}).sku_ids[0]
+    bodies: list[bytes] = []
+
+    def prepare_first():
+        headers = factories.login(client, f"payer{time.monotonic_ns()}")
+        placed = client.post("/api/v1/orders", headers=headers,
+                             json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}).get_json()
+        body = notifier.body(notifier.resource(placed["order_no"], placed["total_fen"]))
+        bodies.append(body)
+        return lambda: _post(client, notifier, body)
+
+    measure("notify_first", prepare_first)
+    repeats = iter(bodies)
+
+    def prepare_repeat():
+        body = next(repeats)
+        return lambda: _post(client, notifier, body)
+    measure("notify_repeat", prepare_repeat)
+
+
+def _post(client, notifier, body: bytes) -> None:
+    response = client.post("/payments/wechatpay/notify", data=body, headers=_signed(notifier, body))
+    assert response.status_code == 204, response.get_data(as_text=True)
+
+
+@mariadb_only
+def test_pickup_redeem(app_ctx, client, shop, paid_order, staff_member, backend):
+    staff = staff_member(shop.store_id)
+    codes: list[str] = []
+
+    def prepare_first():
+        order = paid_order(shop, f"picker{time.monotonic_ns()}")
+        codes.append(order.code)
+
+        def send():
+            assert client.post(REDEEM, headers=staff.headers, json={"code": order.code}).status_code == 200
+        return send
+
+    measure("redeem_first", prepare_first)
+    repeats = iter(codes)
+
+    def prepare_repeat():
+        code = next(repeats)
+
+        def send():
+            response = client.post(REDEEM, headers=staff.headers, json={"code": code})
+            assert response.status_code == 409 and response.get_json()["error"]["code"] == "already_redeemed"
+        return send
+    measure("redeem_repeat", prepare_repeat)
