@@ -62,6 +62,10 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     app.session_interface = CookieOnDemandSessionInterface()
 
     db.init_app(app)
+    from app import pool
+
+    with app.app_context():
+        pool.install(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     init_redis(app)
 
@@ -117,11 +121,14 @@ def _engine_options(url: str, timeout_s: int = 5) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Several threads write in development and tests: wait for the lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    # MySQL drops idle connections after wait_timeout; recycle before that and check on checkout. Every wait is
+    # MySQL drops idle connections after wait_timeout; recycle before that and check an idle one on checkout. Every wait is
     # bounded, well below gunicorn's 15 s, so a database that is gone or frozen (SIGSTOP) gives a quick 503:
     # connecting, each read and write (PyMySQL waits forever without them), a statement (MariaDB's
     # max_statement_time, in seconds), and waiting for a pooled connection.
-    return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 20,
+    # The checkout ping and the reset on return are app/pool.py's: only when they are needed.
+    from app.pool import engine_options
+
+    return {**engine_options(), "pool_recycle": 1800, "pool_size": 10, "max_overflow": 20,
             "pool_timeout": timeout_s,
             "connect_args": {"connect_timeout": 3, "read_timeout": timeout_s + 1, "write_timeout": timeout_s + 1,
                              "init_command": f"SET SESSION max_statement_time={int(timeout_s)}"}}
