@@ -43,7 +43,8 @@ def lookup(kind: str, token_hash: str) -> int | None:
         return None  # degraded: the database answers
     if raw is None or raw == REVOKED:
         return None
-    owner, _, expires = raw.partition(b":")
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)  # redis-py's stubs type the reply loosely
+    owner, _, expires = text.partition(":")
     if float(expires) <= time.time():
         return None
     return int(owner)
