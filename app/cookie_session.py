@@ -14,6 +14,8 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 class CookieOnDemandSessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # No Cookie header at all (API clients, WeChat, probes): not even the header is parsed.
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or not request.cookies.get(self.get_cookie_name(app))):
             return self.session_class()
         return super().open_session(app, request)

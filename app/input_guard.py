@@ -11,7 +11,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 
 def _refuse_oversized_chunked_body() -> None:
-    if request.content_length is not None or request.method in ("GET", "HEAD", "OPTIONS"):
+    # The method first: a plain comparison, where content_length parses a header (every GET stops here).
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.content_length is not None:
         return
     limit = request.max_content_length
     if limit is None:

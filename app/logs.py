@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from datetime import datetime, timezone
 
 from flask import Flask, g, request
@@ -68,29 +68,41 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        g.request_token = request_id_var.set(g.request_id)
-        g.request_started = time.perf_counter()
+        # Read from the environ and g's own object: each `request.`/`g.` access is a context-local lookup, and this
+        # runs on every request (bench/per_request.py).
+        state = g._get_current_object()  # type: ignore[attr-defined]
+        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+        state.request_id = request_id = incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
+        state.request_token = request_id_var.set(request_id)
+        state.request_started = time.perf_counter()
 
     @app.after_request
     def _log(response):
-        request_id = g.get("request_id")
+        state = g._get_current_object()  # type: ignore[attr-defined]
+        request_id = getattr(state, "request_id", None)
         if request_id is None:
             return response
         response.headers["X-Request-Id"] = request_id
-        fields = {"method": request.method, "route": request.url_rule.rule if request.url_rule else "(unmatched)",
+        if not request_log.isEnabledFor(logging.INFO):
+            return response
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        rule = current.url_rule
+        fields = {"method": current.method, "route": rule.rule if rule else "(unmatched)",
                   "status": response.status_code,
-                  "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 2),
-                  "remote_addr": request.remote_addr}
-        customer, staff = g.get("customer"), g.get("staff_seat")
+                  "duration_ms": round((time.perf_counter() - state.request_started) * 1000, 2),
+                  "remote_addr": current.remote_addr}
         # The ids from the identity map, never an attribute: after the commit that would be one more SELECT (and a
         # lost log line plus a bare 500 when the database just failed).
-        for name, obj in (("customer_id", customer), ("staff_id", staff)):
+        for name, obj in (("customer_id", getattr(state, "customer", None)),
+                          ("staff_id", getattr(state, "staff_seat", None))):
             identity = sa_inspect(obj).identity if obj is not None else None
             if identity:
                 fields[name] = identity[0]
-        request_log.info("request", extra={"fields": fields, "request_id": request_id})
+        # makeRecord + handle is what Logger.info does, without findCaller's walk up the stack (no formatter here
+        # prints the caller); the record still comes from the process's record factory, so redaction applies.
+        record = request_log.makeRecord(request_log.name, logging.INFO, __file__, 0, "request", (), None,
+                                        extra={"fields": fields, "request_id": request_id})
+        request_log.handle(record)
         return response
 
     @app.teardown_request

@@ -49,6 +49,11 @@ def ratio(result: Result, ceiling: Result) -> float:
     return result.rps / ceiling.rps if ceiling.rps else 0.0
 
 
+def vs(result: Result, ceiling: Result | None) -> str:
+    """The ratio as the table prints it; "—" when the ceiling's scenario was left out (--only)."""
+    return "—" if ceiling is None else f"{ratio(result, ceiling):.2f}"
+
+
 def _wait_paid(app, order_nos: list[str], timeout: float = 60) -> list[str]:
     """The sandbox's notifications are applied by the app; return the pickup codes once every order has one."""
     from sqlalchemy import text
@@ -102,6 +107,10 @@ class Bench:
         self.nginx_url = f"https://127.0.0.1:{ports.nginx_https}"
         self.openid = {t: f"bench-buyer-{i}" for i, t in enumerate(seeded.customer_tokens)}
         self.tokens = iter(seeded.customer_tokens[N_BUYERS:])  # fresh buyers for S3/S5 orders (and the profile)
+        self.only: set[str] | None = None  # --only: the scenarios to run (C0 always runs: every ratio needs it)
+
+    def wants(self, scenario: str) -> bool:
+        return self.only is None or scenario in self.only
 
     def take_tokens(self, n: int) -> list[str]:
         return [next(self.tokens) for _ in range(n)]
@@ -150,84 +159,93 @@ class Bench:
         c0w = self.load("C0-bare-256", data.healthz(), 256, 8, False, ok)
         self.add(Row("C0 bare Flask /healthz, 256 conns", 256, c0w, "1.00", "—"))
 
-        print("S0 bare endpoint", flush=True)
-        self.fresh_app()
-        self.load("warm-healthz", data.healthz(), 16, 3, False, ok)
-        s0 = self.load("S0-direct", data.healthz(), 16, 10, False, ok)
-        self.add(Row("S0 /healthz direct", 16, s0, f"{ratio(s0, c0):.2f}", "1.00"))
-        self.fresh_app()
-        self.load("warm-healthz", data.healthz(), 16, 2, False, ok, url=self.nginx_url)
-        s0n = self.load("S0-nginx", data.healthz(), 16, 10, False, ok, url=self.nginx_url)
-        self.add(Row("S0 /healthz via nginx (TLS)", 16, s0n, f"{ratio(s0n, c0):.2f}", f"{ratio(s0n, s0):.2f}"))
-        self.fresh_app()
-        self.load("warm-healthz", data.healthz(), 256, 2, False, ok)
-        s0w = self.load("S0-direct-256", data.healthz(), 256, 8, False, ok)
-        self.add(Row("S0 /healthz direct, 256 conns", 256, s0w, f"{ratio(s0w, c0w):.2f}", "1.00"))
+        s0 = s0w = None  # the project's /healthz rows, when S0 is run
+        if self.wants("S0"):
+            print("S0 bare endpoint", flush=True)
+            self.fresh_app()
+            self.load("warm-healthz", data.healthz(), 16, 3, False, ok)
+            s0 = self.load("S0-direct", data.healthz(), 16, 10, False, ok)
+            self.add(Row("S0 /healthz direct", 16, s0, f"{ratio(s0, c0):.2f}", "1.00"))
+            self.fresh_app()
+            self.load("warm-healthz", data.healthz(), 16, 2, False, ok, url=self.nginx_url)
+            s0n = self.load("S0-nginx", data.healthz(), 16, 10, False, ok, url=self.nginx_url)
+            self.add(Row("S0 /healthz via nginx (TLS)", 16, s0n, f"{ratio(s0n, c0):.2f}", f"{ratio(s0n, s0):.2f}"))
+            self.fresh_app()
+            self.load("warm-healthz", data.healthz(), 256, 2, False, ok)
+            s0w = self.load("S0-direct-256", data.healthz(), 256, 8, False, ok)
+            self.add(Row("S0 /healthz direct, 256 conns", 256, s0w, f"{ratio(s0w, c0w):.2f}", "1.00"))
 
-        print("S1 product list", flush=True)
-        self.fresh_app()
-        self.load("warm-products", data.product_list(s.store_id), 16, 3, False, ok)
-        s1 = self.load("S1-products", data.product_list(s.store_id), 16, 10, False, ok)
-        self.add(Row("S1 store product list (20 items), warm", 16, s1, f"{ratio(s1, c0):.2f}", f"{ratio(s1, s0):.2f}"))
+        if self.wants("S1"):
+            print("S1 product list", flush=True)
+            self.fresh_app()
+            self.load("warm-products", data.product_list(s.store_id), 16, 3, False, ok)
+            s1 = self.load("S1-products", data.product_list(s.store_id), 16, 10, False, ok)
+            self.add(Row("S1 store product list (20 items), warm", 16, s1, f"{ratio(s1, c0):.2f}", vs(s1, s0)))
 
-        print("S2a order placement, ample stock", flush=True)
-        self.fresh_app()
-        # Warm the order path first: a worker's first order loads what it has not used yet.
-        self.load("warm-orders", data.hot_sku_orders(s.store_id, s.other_skus[0], s.customer_tokens[:64], 64), 16,
-                  BOUND_S, True, {201})
-        ample = self.take_tokens(N_AMPLE)
-        before = _stock(self.app, s.store_id, s.other_skus)
-        s2a = self.load("S2a-ample", data.ample_orders(s.store_id, s.other_skus, ample, AMPLE_EACH), 256, BOUND_S,
-                        True, {201})
-        self.add(Row(f"S2a order placement, ample stock, {N_AMPLE} customers", 256, s2a, f"{ratio(s2a, c0w):.2f}",
-                     f"{ratio(s2a, s0w):.2f}", gates.ample_orders(self.app, s.store_id, s.other_skus, before, s2a)))
+        if self.wants("S2A") or self.wants("S2"):
+            print("S2a order placement, ample stock", flush=True)
+            self.fresh_app()
+            ample = self.take_tokens(N_AMPLE)
+            before = _stock(self.app, s.store_id, s.other_skus)  # before the warm-up: its orders are on these SKUs
+            # Warm the order path first: a worker's first order loads what it has not used yet.
+            self.load("warm-orders", data.hot_sku_orders(s.store_id, s.other_skus[0], s.customer_tokens[:64], 64),
+                      16, BOUND_S, True, {201})
+            s2a = self.load("S2a-ample", data.ample_orders(s.store_id, s.other_skus, ample, AMPLE_EACH), 256,
+                            BOUND_S, True, {201})
+            self.add(Row(f"S2a order placement, ample stock, {N_AMPLE} customers", 256, s2a,
+                         f"{ratio(s2a, c0w):.2f}", vs(s2a, s0w),
+                         gates.ample_orders(self.app, s.store_id, s.other_skus, before, s2a)))
 
-        print("S2b hot-SKU rush", flush=True)
-        self.fresh_app()
-        self.load("warm-orders", data.hot_sku_orders(s.store_id, s.other_skus[0], s.customer_tokens[64:128], 64),
-                  16, BOUND_S, True, {201})
-        reqs = data.hot_sku_orders(s.store_id, s.hot_sku, s.customer_tokens[:N_BUYERS], N_RUSH, s.coupons)
-        s2 = self.load("S2-rush", reqs, 256, BOUND_S, True, {201, 409})
-        gate = gates.hot_sku(self.app, s.store_id, s.hot_sku, s2)
-        sold_s = _sell_out_s(self.app, s.store_id, s.hot_sku)
-        self.add(Row("S2b hot-SKU rush, 256 buyers, 500 in stock", 256, s2, f"{ratio(s2, c0w):.2f}",
-                             f"{ratio(s2, s0w):.2f}", gate,
-                             f"500 sold in {sold_s:.2f} s ({500 / sold_s if sold_s else 0:.0f} orders/s); "
-                             f"{s2.requests} attempts, the rest 409 insufficient_stock"))
+        if self.wants("S2B") or self.wants("S2"):
+            print("S2b hot-SKU rush", flush=True)
+            self.fresh_app()
+            self.load("warm-orders", data.hot_sku_orders(s.store_id, s.other_skus[0], s.customer_tokens[64:128], 64),
+                      16, BOUND_S, True, {201})
+            reqs = data.hot_sku_orders(s.store_id, s.hot_sku, s.customer_tokens[:N_BUYERS], N_RUSH, s.coupons)
+            s2 = self.load("S2-rush", reqs, 256, BOUND_S, True, {201, 409})
+            gate = gates.hot_sku(self.app, s.store_id, s.hot_sku, s2)
+            sold_s = _sell_out_s(self.app, s.store_id, s.hot_sku)
+            self.add(Row("S2b hot-SKU rush, 256 buyers, 500 in stock", 256, s2, f"{ratio(s2, c0w):.2f}",
+                         vs(s2, s0w), gate,
+                         f"500 sold in {sold_s:.2f} s ({500 / sold_s if sold_s else 0:.0f} orders/s); "
+                         f"{s2.requests} attempts, the rest 409 insufficient_stock"))
 
-        print("S3 payment notifications x10", flush=True)
-        self.fresh_app()
-        orders = data.place_orders(self.app_url, s.store_id, s.other_skus, self.take_tokens(N_PAY + 16), pay=True)
-        openids = {o["order_no"]: self.openid[o["token"]] for o in orders}
-        warm = data.payment_notifications(self.app.config, orders[N_PAY:], openids)
-        reqs = data.payment_notifications(self.app.config, orders[:N_PAY], openids)
-        verify = start_gunicorn(self.procs, self.env, self.ports.verify, "bench.verify_app:app", "gunicorn-verify")
-        self.load("warm-verify", reqs[:64], 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
-        s3c = self.load("S3-verify-only", reqs, 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
-        self.stop_serving(verify)
-        self.load("warm-notify", warm, 16, BOUND_S, True, {204})
-        s3 = self.load("S3-notify", reqs, 16, BOUND_S, True, {204})
-        gate = gates.one_transition_per_order(self.app, [o["order_no"] for o in orders[:N_PAY]], s3)
-        self.rows.append(Row("S3c ceiling: verify + decrypt only", 16, s3c, f"{ratio(s3c, c0):.2f}", "—"))
-        self.add(Row("S3 payment notifications, each x10", 16, s3, f"{ratio(s3, c0):.2f}",
-                             f"{ratio(s3, s0):.2f} (S3c {ratio(s3, s3c):.2f})", gate))
+        if self.wants("S3"):
+            print("S3 payment notifications x10", flush=True)
+            self.fresh_app()
+            orders = data.place_orders(self.app_url, s.store_id, s.other_skus, self.take_tokens(N_PAY + 16), pay=True)
+            openids = {o["order_no"]: self.openid[o["token"]] for o in orders}
+            warm = data.payment_notifications(self.app.config, orders[N_PAY:], openids)
+            reqs = data.payment_notifications(self.app.config, orders[:N_PAY], openids)
+            verify = start_gunicorn(self.procs, self.env, self.ports.verify, "bench.verify_app:app", "gunicorn-verify")
+            self.load("warm-verify", reqs[:64], 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
+            s3c = self.load("S3-verify-only", reqs, 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
+            self.stop_serving(verify)
+            self.load("warm-notify", warm, 16, BOUND_S, True, {204})
+            s3 = self.load("S3-notify", reqs, 16, BOUND_S, True, {204})
+            gate = gates.one_transition_per_order(self.app, [o["order_no"] for o in orders[:N_PAY]], s3)
+            self.rows.append(Row("S3c ceiling: verify + decrypt only", 16, s3c, f"{ratio(s3c, c0):.2f}", "—"))
+            self.add(Row("S3 payment notifications, each x10", 16, s3, f"{ratio(s3, c0):.2f}",
+                                 f"{vs(s3, s0)} (S3c {ratio(s3, s3c):.2f})", gate))
 
-        print("S4 official-account messages, safe mode", flush=True)
-        self.fresh_app()
-        self.load("warm-official-account", data.official_account_messages(self.app.config, 64), 16, BOUND_S, True, ok)
-        s4 = self.load("S4-official-account", data.official_account_messages(self.app.config, N_MESSAGES), 16,
-                       BOUND_S, True, ok)
-        self.add(Row("S4 official-account messages, safe mode", 16, s4, f"{ratio(s4, c0):.2f}", f"{ratio(s4, s0):.2f}",
-                             gates.fast_enough(s4)))
+        if self.wants("S4"):
+            print("S4 official-account messages, safe mode", flush=True)
+            self.fresh_app()
+            self.load("warm-official-account", data.official_account_messages(self.app.config, 64), 16, BOUND_S, True, ok)
+            s4 = self.load("S4-official-account", data.official_account_messages(self.app.config, N_MESSAGES), 16,
+                           BOUND_S, True, ok)
+            self.add(Row("S4 official-account messages, safe mode", 16, s4, f"{ratio(s4, c0):.2f}", vs(s4, s0),
+                                 gates.fast_enough(s4)))
 
-        print("S5 pickup redeem x20 per code", flush=True)
-        self.fresh_app()
-        codes = self.paid_codes(N_PICKUP + 8)
-        self.load("warm-redeem", data.redeems(codes[N_PICKUP:], s.staff_token), 20, BOUND_S, True, {200, 409})
-        codes = codes[:N_PICKUP]
-        s5 = self.load("S5-redeem", data.redeems(codes, s.staff_token), 20, BOUND_S, True, {200, 409})
-        self.add(Row("S5 pickup redeem, 20 concurrent per code", 20, s5, f"{ratio(s5, c0):.2f}", f"{ratio(s5, s0):.2f}",
-                             gates.one_success_per_code(self.app, codes, s5)))
+        if self.wants("S5"):
+            print("S5 pickup redeem x20 per code", flush=True)
+            self.fresh_app()
+            codes = self.paid_codes(N_PICKUP + 8)
+            self.load("warm-redeem", data.redeems(codes[N_PICKUP:], s.staff_token), 20, BOUND_S, True, {200, 409})
+            codes = codes[:N_PICKUP]
+            s5 = self.load("S5-redeem", data.redeems(codes, s.staff_token), 20, BOUND_S, True, {200, 409})
+            self.add(Row("S5 pickup redeem, 20 concurrent per code", 20, s5, f"{ratio(s5, c0):.2f}", vs(s5, s0),
+                                 gates.one_success_per_code(self.app, codes, s5)))
 
     def paid_codes(self, n: int) -> list[str]:
         orders = data.place_orders(self.app_url, self.s.store_id, self.s.other_skus, self.take_tokens(n), pay=True)
@@ -288,6 +306,8 @@ def render(rows: list[Row], facts: list[tuple[str, str]], command: str, schema: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy pass over the slowest path")
+    parser.add_argument("--only", help="comma-separated scenarios to run, e.g. S0,S1 (C0 always runs); "
+                                       "a ratio to a scenario left out prints as —")
     args = parser.parse_args(argv)
     command = " ".join([".venv/bin/python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
     started = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
@@ -310,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         start_sandbox(procs, env, ports)
         bench = Bench(app, seeded, ports, env, procs)
+        if args.only:
+            bench.only = {name.strip().upper() for name in args.only.split(",") if name.strip()}
         bench.fresh_app()
         start_nginx(procs, ports)
         bench.scenarios()

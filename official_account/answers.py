@@ -13,7 +13,7 @@ from app.models import Customer, OrderStatus, ReplyRule, Store
 from app.notifications.content import order_page, pickup_code_for, yuan
 from app.orders.queries import customer_orders
 from app.stores.hours import format_minute, is_open, local_now
-from app.stores.service import StoreView, nearest_stores
+from app.stores.service import CardView, StoreCard, nearest_open_cards
 
 Answer = Union[str, list[dict[str, str]]]
 HOME_PAGE = "pages/index/index"
@@ -43,7 +43,7 @@ def welcome() -> str:
             "回复「门店」找附近的店，「订单」查订单，「取货码」看取货信息。")
 
 
-def _hours_text(store: Store, now_local: datetime) -> str:
+def _hours_text(store: Store | StoreCard, now_local: datetime) -> str:
     by_day = {d: [(h.open_min, h.close_min) for h in store.hours if h.weekday == d] for d in range(7)}
 
     def spans(day: int) -> str:
@@ -68,7 +68,7 @@ def store_card(store: Store) -> str:
     return "\n".join(lines)
 
 
-def _nearby_line(index: int, view: StoreView, now_local: datetime) -> str:
+def _nearby_line(index: int, view: CardView, now_local: datetime) -> str:
     store = view.store
     return (f"{index}. {store.name}（{distance_text(view.distance_m or 0)}）\n"
             f"   {store.address}\n   {_hours_text(store, now_local)}  "
@@ -76,7 +76,8 @@ def _nearby_line(index: int, view: StoreView, now_local: datetime) -> str:
 
 
 def nearest_open(lat: float, lng: float) -> str:
-    views, _ = nearest_stores(lat, lng, NEAREST_RADIUS_KM, 0, NEAREST_COUNT, open_only=True)
+    # The stores from the catalog cache, not the database: a location answers with no SQL of its own (S4).
+    views = nearest_open_cards(lat, lng, NEAREST_RADIUS_KM, NEAREST_COUNT)
     if not views:
         return f"{NEAREST_RADIUS_KM} 公里内暂时没有营业中的门店。\n{miniprogram_link('看看全部门店', HOME_PAGE)}"
     now_local = local_now(current_app.config["STORE_TIMEZONE"])

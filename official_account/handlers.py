@@ -41,6 +41,8 @@ def answer_for(topic: str, customer: Customer | None, show_codes: bool = True) -
 
 
 def _topic(topic: str, follower: Follower, message: BaseMessage) -> Answer | None:
+    if topic == "stores":  # the same for everyone: no follower needed
+        return answers.stores_help()
     if topic == "link":
         if followers.customer_of(follower) is not None:
             return answers.already_linked()
@@ -66,19 +68,24 @@ def _coordinate(read: Callable[[], Any], limit: float) -> float:
     return value
 
 
-def on_text(message: BaseMessage, follower: Follower) -> Answer | None:
+def on_text(message: BaseMessage) -> Answer | None:
+    """The follower row is read (or made) only for the topics about this person (orders, pickup, link): the stores
+    help, a keyword rule and the fallback are the same for everyone, so they answer without the database's
+    follower lookup (S4 in bench/README.md)."""
     text = message.content or ""
     topic = KEYWORDS.get(normalise(text))
+    if topic == "stores":
+        return answers.stores_help()
     if topic:
-        return _topic(topic, follower, message)
+        return _topic(topic, followers.follower_by_openid(message.source), message)
     rule = match_rule(text)
     return answers.from_rule(rule) if rule is not None else answers.fallback()
 
 
-def on_location(message: BaseMessage, follower: Follower) -> Answer:
+def on_location(message: BaseMessage) -> Answer:
     lat = _coordinate(lambda: message.location_x, 90)
     lng = _coordinate(lambda: message.location_y, 180)
-    followers.remember_location(follower.openid, lat, lng)
+    followers.remember_location(message.source, lat, lng)  # reads (or makes) the follower once
     return answers.nearest_open(lat, lng)
 
 
@@ -111,7 +118,7 @@ def on_event(message: BaseMessage) -> Answer | None:
     if event == "location":  # reported in the background while the chat is open: remembered, not answered
         lat = _coordinate(lambda: message.latitude, 90)
         lng = _coordinate(lambda: message.longitude, 180)
-        followers.remember_location(follower.openid, lat, lng)
+        followers.remember_location(follower, lat, lng)
         return None
     if event == "click":
         topic = MENU_KEYS.get(message.key or "")
@@ -127,9 +134,9 @@ def dispatch(message: BaseMessage) -> Answer | None:
         return None
     if message.type == "event":
         return on_event(message)
-    follower = followers.follower_by_openid(message.source)
     if message.type == "text":
-        return on_text(message, follower)
+        return on_text(message)
     if message.type == "location":
-        return on_location(message, follower)
+        return on_location(message)
+    followers.follower_by_openid(message.source)  # an image, a voice note...: the follower is known from now on
     return answers.fallback()

@@ -1,6 +1,6 @@
-"""A read-through cache of catalog pages (products and SKUs as a store sells them, without stock).
+"""A read-through cache of catalog pages (products and SKUs as a store sells them), and with Redis of their stock.
 
-Stock is never cached: it is read live for every page. What is cached changes rarely (titles, specs, prices, which
+What is cached changes rarely (titles, specs, prices, which
 store carries what), and every change bumps a catalog version: any ORM write to a Store, Category, Product, Sku or
 a StoreStock row being added or removed, seen at flush and applied after the commit. A page is served only when it
 was built at the current version, so an edit shows on the next request. Pages also expire after PAGE_TTL_S.
@@ -9,19 +9,29 @@ With Redis the version and the pages are shared by every process (one MGET per r
 the pages live in this process and the version is this process's counter together with a stamp file in the
 instance folder, which any process's bump rewrites: a `micromall catalog import` or `stock set` shows at once in
 a running `micromall serve` (one stat per read).
+
+Stock changes with every sale, so it has a version of its own (Redis only; without Redis it is read from the
+database for every page). Every write to store_stock through a session bumps it after the commit: the conditional
+UPDATEs of app/catalog/stock.py (seen in `do_orm_execute`), ORM changes to StoreStock rows (seen at flush) and SQL
+text that writes the table. A page's stock is stored tagged with the catalog and stock versions read *before* it
+was read from the database, and served only while both are current: a sale committed meanwhile bumps the stock
+version after its commit, so a page read before the sale can never be served after it (the warm product list then
+sends no SQL at all: one MGET). Writes that bypass the session (raw SQL from outside) show within STOCK_TTL_S.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any, Callable
 
 from redis.exceptions import RedisError
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.elements import TextClause
 
 from flask import current_app, has_app_context
 
@@ -29,8 +39,12 @@ from app.extensions import redis_client
 
 log = logging.getLogger(__name__)
 PAGE_TTL_S = 60
+STOCK_TTL_S = 30
 VERSION_KEY = "micromall:catalog:version"
+STOCK_VERSION_KEY = "micromall:catalog:stock-version"
 _BUMP_KEY = "micromall_catalog_changed"
+_STOCK_BUMP_KEY = "micromall_stock_changed"
+_STOCK_TEXT = re.compile(r"^\s*(update|insert|delete|replace)\b.*\bstore_stock\b", re.IGNORECASE | re.DOTALL)
 _local_lock = threading.Lock()
 _local: dict[str, Any] = {"version": 0, "pages": {}}
 STAMP_FILE = "catalog-version"
@@ -125,6 +139,70 @@ def cached_page(key: str, build: Callable[[], Any]) -> Any:
     return value
 
 
+def cached_page_with_stock(key: str, build: Callable[[], Any], read_stock: Callable[[Any], dict[int, int]]
+                           ) -> tuple[Any, dict[int, int]]:
+    """(page, stock by SKU id) for `key`: with Redis, both from one MGET when both are current; the page is built
+    and the stock read from the database (`read_stock(page)`) only when they are not. Without Redis (or when it
+    fails), the page as `cached_page` gives it and the stock from the database every time."""
+    redis = redis_client()
+    if redis is None:
+        page = cached_page(key, build)
+        return page, read_stock(page)
+    page_key, stock_key = f"micromall:catalog:page:{key}", f"micromall:catalog:stock:{key}"
+    try:
+        version_raw, page_raw, stock_version_raw, stock_raw = redis.mget(VERSION_KEY, page_key, STOCK_VERSION_KEY,
+                                                                         stock_key)
+    except RedisError as exc:
+        log.warning("catalog cache unavailable (%s): page built from the database", type(exc).__name__)
+        page = build()
+        return page, read_stock(page)
+    versions = [int(version_raw or 0), int(stock_version_raw or 0)]
+    page = None
+    if page_raw:
+        stored = json.loads(page_raw)
+        if stored["version"] == versions[0]:
+            page = stored["value"]
+    if page is not None and stock_raw:
+        stored_stock = json.loads(stock_raw)
+        if stored_stock["versions"] == versions:
+            return page, {int(sku): quantity for sku, quantity in stored_stock["stock"].items()}
+    writes = {}
+    if page is None:
+        page = build()
+        writes[page_key] = (json.dumps({"version": versions[0], "value": page}, ensure_ascii=False), PAGE_TTL_S)
+    stock = read_stock(page)
+    writes[stock_key] = (json.dumps({"versions": versions, "stock": stock}), STOCK_TTL_S)
+    try:
+        with redis.pipeline(transaction=False) as pipe:
+            for name, (value, ttl) in writes.items():
+                pipe.set(name, value, ex=ttl)
+            pipe.execute()
+    except RedisError as exc:
+        log.warning("catalog cache unavailable (%s): page not stored", type(exc).__name__)
+    return page, stock
+
+
+def bump_stock_version() -> None:
+    redis = redis_client()
+    if redis is not None:
+        redis.incr(STOCK_VERSION_KEY)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_stock_writes(state: ORMExecuteState) -> None:
+    from app.models import StoreStock
+
+    statement = state.statement
+    if isinstance(statement, TextClause):
+        writes = _STOCK_TEXT.match(statement.text) is not None
+    else:
+        table = getattr(statement, "table", None)  # an ORM statement's table is an annotated copy: compare names
+        writes = (state.is_update or state.is_delete or state.is_insert) and (
+            getattr(table, "name", None) == StoreStock.__tablename__)
+    if writes:
+        state.session.info[_STOCK_BUMP_KEY] = True
+
+
 @event.listens_for(Session, "after_flush")
 def _note_catalog_changes(session: Session, flush_context) -> None:
     from app.models import StoreStock
@@ -134,6 +212,8 @@ def _note_catalog_changes(session: Session, flush_context) -> None:
         isinstance(obj, StoreStock) for obj in (*session.new, *session.deleted))
     if changed:
         session.info[_BUMP_KEY] = True
+    if any(isinstance(obj, StoreStock) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_STOCK_BUMP_KEY] = True
 
 
 @event.listens_for(Session, "after_commit")
@@ -143,9 +223,16 @@ def _bump_after_commit(session: Session) -> None:
             bump_version()
         except Exception:  # Redis away: pages still expire after PAGE_TTL_S
             pass
+    if session.info.pop(_STOCK_BUMP_KEY, False):
+        try:
+            bump_stock_version()
+        except Exception:  # Redis away: stock entries still expire after STOCK_TTL_S
+            log.warning("stock version not bumped (Redis unavailable): lists may show old stock for %s s",
+                        STOCK_TTL_S)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, previous_transaction) -> None:
     if not previous_transaction.nested:
         session.info.pop(_BUMP_KEY, None)
+        session.info.pop(_STOCK_BUMP_KEY, None)

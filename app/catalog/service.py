@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.errors import NotFound
 from app.extensions import db
-from app.catalog.cache import cached_page
+from app.catalog.cache import cached_page_with_stock
 from app.models import Category, Product, Sku, Store, StoreStock
 
 
@@ -58,14 +58,20 @@ def _escape_like(text: str) -> str:
 def store_products(store_id: int, category_id: int | None, q: str | None, offset: int, limit: int
                    ) -> tuple[list[dict[str, Any]], int]:
     """Active products with at least one active SKU that the store carries (a stock row, even at zero: sold out
-    is shown, not hidden), by id; each SKU with the store's stock, read live. The rest of the page comes from the
-    catalog cache (app/catalog/cache.py). Raises NotFound for an unknown or inactive store."""
+    is shown, not hidden), by id; each SKU with the store's stock as of the last committed change. The page and,
+    with Redis, its stock come from the catalog cache (app/catalog/cache.py), which must be asked before this
+    request's first statement (its stock version has to be older than the database snapshot it reads). Raises
+    NotFound for an unknown or inactive store."""
     key = f"{store_id}:{category_id}:{q or ''}:{offset}:{limit}"
-    page = cached_page(key, lambda: _build_page(store_id, category_id, q, offset, limit))
-    sku_ids = [sku["id"] for product in page["items"] for sku in product["skus"]]
-    stock = dict(db.session.execute(
-        select(StoreStock.sku_id, StoreStock.quantity)
-        .where(StoreStock.store_id == store_id, StoreStock.sku_id.in_(sku_ids))).all()) if sku_ids else {}
+
+    def read_stock(page: dict[str, Any]) -> dict[int, int]:
+        sku_ids = [sku["id"] for product in page["items"] for sku in product["skus"]]
+        return dict(db.session.execute(  # type: ignore[arg-type]
+            select(StoreStock.sku_id, StoreStock.quantity)
+            .where(StoreStock.store_id == store_id, StoreStock.sku_id.in_(sku_ids))).all()) if sku_ids else {}
+
+    page, stock = cached_page_with_stock(key, lambda: _build_page(store_id, category_id, q, offset, limit),
+                                         read_stock)
     items = [{**product, "skus": [{**sku, "stock": stock.get(sku["id"], 0)} for sku in product["skus"]]}
              for product in page["items"]]
     return items, page["total"]

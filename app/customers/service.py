@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
-from app import wechat
+from app import token_cache, wechat
 from app.errors import ApiError, Forbidden, InvalidRequest, RateLimited, Unauthenticated, UpstreamUnavailable
 from app.extensions import db
 from app.models import Customer, CustomerSession, utcnow
@@ -84,18 +86,41 @@ def _upsert_customer(openid: str, unionid: str | None) -> Customer:
 
 
 def customer_for_token(token: str, now: datetime | None = None) -> Customer:
-    # One query on every authenticated request: the session and its customer joined, expiry checked in SQL.
-    customer = db.session.scalar(
-        select(Customer).join(CustomerSession, CustomerSession.customer_id == Customer.id)
-        .where(CustomerSession.token_hash == token_hash(token), CustomerSession.expires_at > (now or utcnow())))
-    if customer is None:
+    """The token's customer. With Redis, from app/token_cache.py for up to its TTL (no statement: the customer is
+    attached by id, its columns load if a view reads them); otherwise one query, the session and its customer
+    joined, expiry checked in SQL."""
+    hashed = token_hash(token)
+    customer_id = token_cache.lookup("customer", hashed) if now is None else None
+    if customer_id is not None:
+        return _attached(customer_id)
+    row = db.session.execute(
+        select(Customer, CustomerSession.expires_at).join(CustomerSession, CustomerSession.customer_id == Customer.id)
+        .where(CustomerSession.token_hash == hashed, CustomerSession.expires_at > (now or utcnow()))).first()
+    if row is None:
         raise Unauthenticated("The token is invalid or has expired; log in again.")
+    customer, expires_at = row
+    token_cache.remember("customer", hashed, customer.id, expires_at)
+    return customer
+
+
+def _attached(customer_id: int) -> Customer:
+    """The customer with this id in the request's session, without a SELECT: the one already there, or a row
+    whose columns (but the id) are unloaded and load on first access."""
+    known = db.session.identity_map.get(identity_key(Customer, (customer_id,)))
+    if known is not None:
+        return known  # type: ignore[return-value]
+    customer = Customer(id=customer_id)
+    make_transient_to_detached(customer)
+    db.session.add(customer)
     return customer
 
 
 def logout(token: str) -> None:
-    """Revokes the token: its session row is deleted, so the next request with it is 401. Flushes."""
-    db.session.execute(delete(CustomerSession).where(CustomerSession.token_hash == token_hash(token)))
+    """Revokes the token: the token cache is told first (app/token_cache.py), then its session row is deleted, so
+    the next request with it is 401, on any worker. Flushes."""
+    hashed = token_hash(token)
+    token_cache.revoke("customer", [hashed])
+    db.session.execute(delete(CustomerSession).where(CustomerSession.token_hash == hashed))
     db.session.flush()
 
 

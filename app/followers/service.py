@@ -59,8 +59,9 @@ def unsubscribe(openid: str) -> Follower:
     return follower
 
 
-def remember_location(openid: str, lat: float, lng: float) -> Follower:
-    follower = follower_by_openid(openid)
+def remember_location(who: str | Follower, lat: float, lng: float) -> Follower:
+    """`who`: the openid, or the follower row already read (no second lookup)."""
+    follower = who if isinstance(who, Follower) else follower_by_openid(who)
     follower.last_latitude, follower.last_longitude, follower.last_located_at = lat, lng, utcnow()
     db.session.flush()
     return follower

@@ -3,7 +3,8 @@
 A seat is created first (CLI or a manager) with a one-time invite; the staff mini-program's code2session (its own
 appid) gives an openid, which the invite binds to the seat; from then on a login with that openid returns a token.
 Tokens and invite codes are stored only as SHA-256. Every token check reads the seat's `active`, so disabling a
-seat locks it out on the next request, with no cache to wait for.
+seat locks it out on the next request; which seat a token is may come from app/token_cache.py, whose entries every
+deletion of a session revokes first.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from app import token_cache
 from app.customers.service import exchange_code, token_hash
 from app.errors import ApiError, Conflict, Forbidden, NotFound, Unauthenticated
 from app.extensions import db
@@ -69,7 +71,7 @@ def disable_seat(seat: StaffSeat) -> None:
     """Locks the seat out at once (every token check reads `active`); its sessions are deleted too."""
     seat.active = False
     seat.disabled_at = utcnow()
-    db.session.execute(delete(StaffSession).where(StaffSession.seat_id == seat.id))
+    _end_sessions_of(seat)
     db.session.flush()
 
 
@@ -131,20 +133,37 @@ def _take_openid(openid: str, seat: StaffSeat) -> None:
         holder.openid = None
         db.session.flush()
     if seat.openid is not None and seat.openid != openid:
-        db.session.execute(delete(StaffSession).where(StaffSession.seat_id == seat.id))
+        _end_sessions_of(seat)
 
 
 def logout(token: str) -> None:
-    """Revokes the token: its session row is deleted. Flushes."""
-    db.session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
+    """Revokes the token: the token cache is told first (app/token_cache.py), then its session row is deleted.
+    Flushes."""
+    hashed = token_hash(token)
+    token_cache.revoke("staff", [hashed])
+    db.session.execute(delete(StaffSession).where(StaffSession.token_hash == hashed))
     db.session.flush()
 
 
+def _end_sessions_of(seat: StaffSeat) -> None:
+    """Deletes every session of the seat, their tokens revoked in the token cache first."""
+    hashes = db.session.scalars(select(StaffSession.token_hash).where(StaffSession.seat_id == seat.id)).all()
+    token_cache.revoke("staff", hashes)
+    db.session.execute(delete(StaffSession).where(StaffSession.seat_id == seat.id))
+
+
 def seat_for_token(token: str) -> StaffSeat:
-    row = db.session.get(StaffSession, token_hash(token))
-    if row is None or row.expires_at <= utcnow():
-        raise Unauthenticated("The staff token is invalid or has expired; log in again.")
-    seat = db.session.get(StaffSeat, row.seat_id)
+    """The token's seat. Which seat a token is comes from app/token_cache.py with Redis (one statement saved); the
+    seat itself is read on every request, so a disabled seat is refused at once."""
+    hashed = token_hash(token)
+    seat_id = token_cache.lookup("staff", hashed)
+    if seat_id is None:
+        row = db.session.get(StaffSession, hashed)
+        if row is None or row.expires_at <= utcnow():
+            raise Unauthenticated("The staff token is invalid or has expired; log in again.")
+        seat_id = row.seat_id
+        token_cache.remember("staff", hashed, seat_id, row.expires_at)
+    seat = db.session.get(StaffSeat, seat_id)
     if seat is None or not seat.active:
         raise Unauthenticated("This staff seat has been disabled; log in again.")
     return seat

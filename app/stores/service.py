@@ -80,6 +80,62 @@ def get_store(store_id: int, now: datetime | None = None) -> StoreView:
     return _views([store], now)[0]
 
 
+@dataclass
+class Hours:
+    weekday: int
+    open_min: int
+    close_min: int
+
+
+@dataclass(frozen=True)
+class StoreCard:
+    """What the official account's answers show of a store, from the catalog cache instead of the database."""
+    id: int
+    name: str
+    address: str
+    phone: str | None
+    latitude: float
+    longitude: float
+    hours: tuple[Hours, ...]
+
+
+@dataclass
+class CardView:
+    store: StoreCard
+    open_now: bool
+    distance_m: int | None = None
+
+
+def _active_cards() -> list[StoreCard]:
+    """Every active store with its hours, from the catalog cache (app/catalog/cache.py: Store and StoreHours
+    changes bump its version, so an edit or a closed store shows on the next message)."""
+    from app.catalog.cache import cached_page
+
+    def build() -> list[dict]:
+        stores = db.session.scalars(select(Store).options(selectinload(Store.hours))
+                                    .where(Store.active.is_(True)).order_by(Store.id)).all()
+        return [{"id": s.id, "name": s.name, "address": s.address, "phone": s.phone, "latitude": s.latitude,
+                 "longitude": s.longitude, "hours": [[h.weekday, h.open_min, h.close_min] for h in s.hours]}
+                for s in stores]
+
+    return [StoreCard(c["id"], c["name"], c["address"], c["phone"], c["latitude"], c["longitude"],
+                      tuple(Hours(*h) for h in c["hours"])) for c in cached_page("stores:active", build)]
+
+
+def nearest_open_cards(lat: float, lng: float, radius_km: float, limit: int,
+                       now: datetime | None = None) -> list[CardView]:
+    """nearest_stores(..., open_only=True) for the official account, without SQL when the cache is warm: the
+    distance to every active store is computed here (a chain has tens or hundreds, not millions)."""
+    local = local_now(current_app.config["STORE_TIMEZONE"], now)
+    views = []
+    for card in _active_cards():
+        d = distance_m(lat, lng, card.latitude, card.longitude)
+        if d <= radius_km * 1000 and is_open(card.hours, local):
+            views.append(CardView(card, True, round(d)))
+    views.sort(key=lambda v: (v.distance_m, v.store.id))
+    return views[:limit]
+
+
 def opening_hours(store: Store) -> list[dict]:
     return [{"weekday": h.weekday, "open": format_minute(h.open_min), "close": format_minute(h.close_min)}
             for h in store.hours]
