@@ -60,23 +60,27 @@ def install(engine: Engine) -> None:
             # The pool discards this connection and checks out another (a fresh one if need be).
             raise DisconnectionError(f"idle connection failed its ping: {type(exc).__name__}") from exc
 
+    def _mark(conn, ended: bool) -> None:
+        # An invalidated connection (the database froze or died mid-request) has no .info to mark: reading it raises
+        # PendingRollbackError, which would turn the session's last ROLLBACK into a 500. It is discarded, not reset.
+        if conn is not None and not conn.closed and not conn.invalidated:
+            conn.info[_ENDED] = ended
+
     @event.listens_for(engine, "begin")
     def _transaction_began(conn) -> None:
-        conn.info[_ENDED] = False
+        _mark(conn, False)
 
     @event.listens_for(engine, "commit")
     def _committing(conn) -> None:
-        conn.info[_ENDED] = True
+        _mark(conn, True)
 
     @event.listens_for(engine, "rollback")
     def _rolling_back(conn) -> None:
-        conn.info[_ENDED] = True
+        _mark(conn, True)
 
     @event.listens_for(engine, "handle_error")
     def _failed(context) -> None:
-        connection = context.connection
-        if connection is not None and not connection.closed and not connection.invalidated:
-            connection.info[_ENDED] = False  # the COMMIT/ROLLBACK (or whatever) failed: reset on return as always
+        _mark(context.connection, False)  # the COMMIT/ROLLBACK (or whatever) failed: reset on return as always
 
     @event.listens_for(engine, "reset")
     def _rollback_unless_ended(dbapi_connection, record, reset_state) -> None:
