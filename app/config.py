@@ -99,6 +99,8 @@ SETTINGS: tuple[Setting, ...] = (
             _int, 3),
     Setting("ORDERS_PER_CUSTOMER_PER_MINUTE", "order placements one customer may make per minute (429 beyond)", _int,
             10),
+    Setting("API_VALIDATE_RESPONSES", "1: every /api/v1 answer is checked against its declared schema (a mismatch is a "
+            "500 the tests see); 0: the answers go out as the views made them; unset: on outside production", _bool),
     Setting("JOBS_EAGER", "without Redis: run jobs right after the commit instead of on a thread", _bool, False),
     Setting("DATABASE_TIMEOUT_S", "MariaDB statement time limit; reads and writes give up 1 s later (below "
             "gunicorn's 15 s)", _int, 5),
@@ -159,6 +161,11 @@ def load_config(environ: Mapping[str, str] | None = None, overrides: Mapping[str
     if problems:
         raise ConfigError(problems)
     _fill_development_defaults(cfg, instance_path)
+    if cfg["API_VALIDATE_RESPONSES"] is None:
+        # The tests and the property run (tests/app/test_api_properties.py) check every answer against its schema;
+        # in production that check is a quarter of a warm product list's CPU (bench/per_request.py) and could only
+        # turn a slightly-off answer into a 500 for a customer.
+        cfg["API_VALIDATE_RESPONSES"] = not production
     if cfg["OFFICIAL_ACCOUNT_REQUIRE_SAFE_MODE"] is None:
         # With an EncodingAESKey WeChat can encrypt every message; a plaintext one is then only ever a forgery or a
         # replay (issue 11). Compatible mode (both kinds) must be asked for with =0.

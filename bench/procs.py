@@ -56,6 +56,7 @@ def bench_env(ports: Ports) -> dict[str, str]:
         WECHATPAY_API_BASE_URL=f"http://127.0.0.1:{ports.sandbox}",
         PUBLIC_BASE_URL=f"http://127.0.0.1:{ports.app}",  # the sandbox's pay notifications come back here
         GUNICORN_WORKERS=str(WORKERS),
+        API_VALIDATE_RESPONSES="0",  # as production runs (development's default checks every answer)
     )
     return env
 

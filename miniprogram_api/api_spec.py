@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from flask import current_app
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SpecTree
 from spectree.utils import get_model_key
@@ -55,6 +56,10 @@ class _Responses(Response):
     def __init__(self, media_type: str | None, status: int, **code_models: Any) -> None:
         super().__init__(**code_models)
         self.media_type, self.status = media_type, status
+
+    def find_model(self, code: int) -> Any:
+        # None: SpecTree passes the answer through unchecked (API_VALIDATE_RESPONSES=0, production's default).
+        return super().find_model(code) if current_app.config["API_VALIDATE_RESPONSES"] else None
 
     def generate_spec(self, naming_strategy: Any = get_model_key) -> dict[str, Any]:
         responses = super().generate_spec(naming_strategy)
