@@ -1,5 +1,6 @@
-"""Query parameters are trimmed of surrounding blanks before they are checked, as params.query_str did before the
-views were declared by schema: `?status=paid%20` is `paid`, not a 400."""
+"""Query parameters (and a body's choice of role) are trimmed of surrounding blanks before they are checked, as
+params.query_str and body_str did before the views were declared by schema: `?status=paid%20` is `paid`, not a
+400."""
 from __future__ import annotations
 
 import pytest
@@ -23,3 +24,11 @@ def test_the_staff_figures(client, shop, staff_member, path):  # noqa: F811
 def test_the_customers_coupons(client, app_ctx):
     response = client.get("/api/v1/me/coupons?state=available%20", headers=factories.login(client))
     assert response.status_code == 200, response.get_json()
+
+
+def test_an_invites_role_is_trimmed_as_before(client, shop, staff_member):  # noqa: F811
+    # params.body_str stripped every string before its check; the role's choice is checked after the trim too.
+    response = client.post("/api/v1/staff/invites", headers=staff_member(shop.store_id, "manager").headers,
+                           json={"role": " manager ", "name": "小王"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["seat"]["role"] == "manager"
