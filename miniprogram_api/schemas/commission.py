@@ -8,8 +8,11 @@ from app.commission.ledger import MAX_ADJUSTMENT_FEN
 from app.models.commission import ENTRY_KINDS
 from miniprogram_api.schemas.common import Body, Id, Out, Query, text
 
-# A local date (YYYY-MM-DD, in STORE_TIMEZONE; `to` includes its whole day) or an ISO 8601 time with its offset.
-DAY_OR_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
+# A local date (YYYY-MM-DD, in STORE_TIMEZONE; `to` includes its whole day) or an ISO 8601 time with its offset, as
+# datetime.fromisoformat reads them (app/commission/periods.py decides): "T" or a space before the time, the offset's
+# colon optional (+0800, as dayjs' ZZ writes it), seconds and their fraction optional.
+DAY_OR_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}(:?[0-9]{2}(:?[0-9]{2}([.,][0-9]{1,6})?)?)?"
+               r"(Z|[+-][0-9]{2}(:?[0-9]{2})?))?$")
 # The current day, week (from Monday) or month, or a month YYYY-MM; local.
 PERIOD = r"^(day|week|month|[0-9]{4}-[0-9]{2})$"
 

@@ -24,14 +24,16 @@ class Body(BaseModel):
 
 
 class Query(BaseModel):
-    """Query parameters: strings by nature, so coerced; an empty parameter (`?q=`) counts as absent."""
+    """Query parameters: strings by nature, so coerced; trimmed of surrounding blanks first (`?status=paid%20` is
+    paid, as params.query_str had it), and an empty parameter (`?q=`) counts as absent."""
     model_config = ConfigDict(extra="ignore")
 
     @model_validator(mode="before")
     @classmethod
     def _drop_empty(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+            trimmed = {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
+            return {key: value for key, value in trimmed.items() if value != ""}
         return data
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from app.models import STAFF_ROLES
 from miniprogram_api.schemas.common import Body, Id, Out, text
@@ -21,11 +21,19 @@ class BindBody(Body):
         description="the one-time code a manager or the CLI gave; case, spaces and dashes do not matter")
 
 
+def _trimmed(value: object) -> object:
+    # params.body_str stripped the role before checking the choice; a non-string is left for the strict check.
+    return value.strip() if isinstance(value, str) else value
+
+
+Role = Annotated[Literal[STAFF_ROLES], BeforeValidator(_trimmed)]  # type: ignore[valid-type]
+
+
 class InviteBody(Body):
     """`seat_id` names an existing seat of the manager's store (a new phone); without it a new seat is made with
     `role` and `name`."""
     seat_id: Id | None = None
-    role: Literal[STAFF_ROLES] | None = Field(None, description="for a new seat; clerk when absent")  # type: ignore[valid-type]
+    role: Role | None = Field(None, description="for a new seat; clerk when absent")
     name: text(64, min_length=0) | None = Field(None, description="for a new seat")  # type: ignore[valid-type]
 
 

@@ -124,3 +124,20 @@ def test_code_or_qr_token_is_one_rule_naming_both_fields(client, app_ctx):
         assert set(error["details"]["fields"]) == {"code", "qr_token"}
     # without a staff token, a bad body is still a 401
     assert client.post("/api/v1/staff/pickups/lookup", json={"code": 5}).status_code == 401
+
+
+def test_answers_are_checked_against_their_schema_outside_production_only(client, app, monkeypatch):
+    """API_VALIDATE_RESPONSES: on in development and tests (an answer off its schema is a 500 the tests see), off by
+    default in production, where the answer goes out as the view made it."""
+    from app import create_app
+    from miniprogram_api import shop_views
+    from tests.app.test_config import GOOD_PRODUCTION
+
+    assert app.config["API_VALIDATE_RESPONSES"] is True
+    assert create_app(environ=GOOD_PRODUCTION).config["API_VALIDATE_RESPONSES"] is False
+    monkeypatch.setattr(shop_views.catalog, "category_tree", lambda: [{"id": "not an id"}])
+    assert client.get("/api/v1/categories").status_code == 500
+    app.config["API_VALIDATE_RESPONSES"] = False
+    passed = client.get("/api/v1/categories")
+    assert passed.status_code == 200 and passed.get_json() == {"items": [{"id": "not an id"}]}
+    assert passed.mimetype == "application/json"

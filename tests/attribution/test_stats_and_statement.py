@@ -51,6 +51,16 @@ def test_bad_periods_are_400(client, shop, staff_member, query, app_ctx):
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_request", query
 
 
+@pytest.mark.parametrize("bound", ["2026-11-01T00:00:00%2B08:00", "2026-11-01T00:00:00%2B0800",
+                                   "2026-11-01%2000:00:00%2B08:00", "2026-11-01T00:00%2B08:00"])
+def test_iso_8601_times_with_an_offset_are_taken_as_before(client, shop, staff_member, bound, app_ctx):
+    # docs/api.md: `from`/`to` are YYYY-MM-DD or ISO 8601 with offset, read by datetime.fromisoformat (as before the
+    # schema): an offset without its colon (dayjs' ZZ) and a space between date and time are valid too.
+    response = client.get(f"{STATS}?from={bound}&to=2026-11-30", headers=staff_member(shop.store_id).headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["period"]["from"].startswith("2026-10-31T16:00:00")
+
+
 def test_the_leaderboard_shows_managers_amounts_and_clerks_ranks(client, shop, paid_order, staff_member, app_ctx):
     rule(shop.store_id, per_handover_fen=100)
     star, other = staff_member(shop.store_id, name="小王"), staff_member(shop.store_id, name="小李")
