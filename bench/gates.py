@@ -50,8 +50,9 @@ def hot_sku(app, store_id: int, sku_id: int, result: Result) -> Gate:
 
 
 def ample_orders(app, store_id: int, skus: list[int], stock_before: dict[int, int], result: Result) -> Gate:
-    """S2a: every attempt a 201; every order consistent (total = its lines, one event, stock reserved); each SKU's
-    stock went down by exactly what its orders hold."""
+    """S2a: every attempt a 201 (a repeat of an Idempotency-Key is answered with its first order); every order
+    consistent (total = its lines, one event, stock reserved); each SKU's stock went down by exactly what its orders
+    hold."""
     listed = "(" + ",".join(str(k) for k in skus) + ")"
     orders = _rows(app, f"""
         SELECT o.id, o.status, o.total_fen, o.stock_reserved, SUM(i.quantity * i.unit_price_fen),

@@ -44,14 +44,16 @@ def hot_sku_orders(store_id: int, sku_id: int, tokens: list[str], count: int,
 
 def ample_orders(store_id: int, skus: list[int], tokens: list[str], per_customer: int) -> list[Request]:
     """S2a: every customer places `per_customer` orders of 1-3 SKUs with ample stock, customers in turn (each
-    request a different customer, so no one reaches the per-minute or unpaid-order caps: both at most 3 here)."""
+    request a different customer, so no one reaches the per-minute or unpaid-order caps: both at most 3 here). Each
+    order carries its own Idempotency-Key, as the mini-program sends it: the few requests wrk sends again while its
+    other thread finishes (bench/wrk.py) are answered with the first result, not placed twice."""
     reqs: list[Request] = []
     for round_no in range(per_customer):
         for i, token in enumerate(tokens):
             n = 1 + (i + round_no) % 3
             items = [{"sku_id": skus[(i + round_no + k) % len(skus)], "quantity": 1 + k} for k in range(n)]
-            reqs.append(("POST", "/api/v1/orders", {**JSON, **_auth(token)},
-                         json.dumps({"store_id": store_id, "items": items}).encode()))
+            headers = {**JSON, **_auth(token), "Idempotency-Key": f"bench-s2a-{round_no}-{i}"}
+            reqs.append(("POST", "/api/v1/orders", headers, json.dumps({"store_id": store_id, "items": items}).encode()))
     return reqs
 
 
