@@ -61,12 +61,14 @@ def ample_orders(app, store_id: int, skus: list[int], stock_before: dict[int, in
         WHERE o.store_id = :s AND i.sku_id IN {listed}
         GROUP BY o.id, o.status, o.total_fen, o.stock_reserved""", s=store_id)
     bad = [r[0] for r in orders if r[1] != "pending_payment" or int(r[2]) != int(r[4]) or not r[3] or r[5] != 1]
-    held = dict(_rows(app, f"""SELECT i.sku_id, SUM(i.quantity) FROM order_items i JOIN orders o ON o.id = i.order_id
-                               WHERE o.store_id = :s AND o.status = 'pending_payment' AND i.sku_id IN {listed}
-                               GROUP BY i.sku_id""", s=store_id))
-    left = dict(_rows(app, f"SELECT sku_id, quantity FROM store_stock WHERE store_id = :s AND sku_id IN {listed}",
-                      s=store_id))
-    drift = [k for k in skus if stock_before[k] - int(held.get(k, 0)) != left[k]]
+    # Stock left and units held read in one statement, so in one snapshot: requests wrk left in flight when it was
+    # stopped may still be committing orders while the gate reads (two reads disagreed by those orders).
+    counts = {k: (int(q), int(h)) for k, q, h in _rows(app, f"""
+        SELECT s.sku_id, s.quantity,
+               COALESCE((SELECT SUM(i.quantity) FROM order_items i JOIN orders o ON o.id = i.order_id
+                         WHERE o.store_id = :s AND o.status = 'pending_payment' AND i.sku_id = s.sku_id), 0)
+        FROM store_stock s WHERE s.store_id = :s AND s.sku_id IN {listed}""", s=store_id)}
+    drift = [k for k in skus if stock_before[k] - counts[k][1] != counts[k][0]]
     created = result.statuses.get(201, 0)
     ok = created == result.requests and not bad and not drift and result.errors == 0
     return Gate(ok, f"201s {created}/{result.requests}, inconsistent orders {len(bad)}, SKUs whose stock drifted "
