@@ -80,6 +80,9 @@ def create_app(config: Mapping[str, Any] | None = None, environ: Mapping[str, st
     input_guard.init_app(app)
     app.register_blueprint(health_bp)
     _register_adapters(app)
+    from app import uow
+
+    uow.install(app)  # each view registered above is its request's unit of work, committed in one place (app/uow.py)
 
     from app.cli import register_commands
 

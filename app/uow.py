@@ -1,16 +1,31 @@
-"""The unit of work: what a request or a job changes is committed once, at its end, by the view, the job or the CLI
-command that owns it; services only flush, so one service can run inside another's unit without committing the
-caller's changes. tests/app/test_unit_of_work.py holds every service module to this.
+"""The unit of work: what a request or a job changes is committed once, at its end, in one place; services only
+flush, so one service can run inside another's unit without committing the caller's changes.
+tests/app/test_unit_of_work.py holds every service module and every view to this.
+
+- A request: `request_unit()` wraps every view of the app (the app factory applies it, `install`, once every
+  blueprint is registered). The view runs; when it returns an answer below 400 the unit is committed, inside the
+  view's call, so a commit that fails is an error of the view like any other (a database away: 503 with
+  Retry-After, app/errors.py; WeChat Pay's FAIL shape on its notify endpoints). A view that raises, or returns a
+  4xx or 5xx, commits nothing: the error answer and the end of the request roll back. A request that never opened
+  a session (/healthz, static files) commits nothing and pays one dictionary lookup. So a view renders its answer
+  from what is in the session, before the commit: nothing is expired and read back only to be printed.
+- A job (`@jobs.job`) or a CLI command commits at its own end; a periodic job commits each item (`item_unit`).
 
 The few places where a unit has to commit or roll back before its end do it through a helper named here, never a
-bare `commit()` or `rollback()` in a service:
+bare `commit()` or `rollback()` in a service, and never a bare `commit()` in a view:
 
 - `commit_before_calling_wechat()`: before calling WeChat (or WeChat Pay) over the network, what was done so far is
   committed, so that no transaction and no row lock stays open across an HTTP call that can take seconds (DESIGN:
   locks short, never across a call to WeChat). The outcome of the call is then recorded in a new transaction, which
   the request or job commits as usual.
-- `commit_keeping_loaded()`: the unit's own commit, at its end, for a view whose answer is rendered after it from
-  the rows just written (the handover).
+- `keep_despite_refusal()`: a view that answers 4xx on purpose and yet keeps a record of what it was asked (a
+  failed console login in the audit log, a WeChat Pay notification rejected, so that its repeat is answered alike).
+- `commit_before_recording_elsewhere()`: the next step records outside the database that the work is done (the
+  official account's reply kept in Redis for WeChat's retries): the record must never outlive work that a failed
+  commit lost.
+- `commit_so_a_lock_comes_first()`: the next service must open its transaction with a row lock, so that what it
+  reads after the lock sees everything committed before (a payout: MariaDB fixes a snapshot at the first plain
+  read).
 - `record_after_rollback()`: a unit that fails still keeps its record of the failure (a failed pickup attempt, a
   job to ask WeChat again): its work is rolled back and the record committed alone, before the error is raised
   (the error answer rolls back whatever is left).
@@ -21,9 +36,12 @@ bare `commit()` or `rollback()` in a service:
 """
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator
+
+from flask import Flask, current_app
 
 from app.extensions import db
 
@@ -36,16 +54,59 @@ def commit_before_calling_wechat() -> None:
     db.session.commit()
 
 
-def commit_keeping_loaded() -> None:
-    """The unit's commit at its end, leaving what the session loaded as it is instead of expired: for a view that
-    renders its answer after the commit from the rows this transaction just read or wrote (expiring them would only
-    make the answer read each again). Nothing changes after it: the request ends."""
-    session = db.session()
-    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire_on_commit
+_UNIT = "_micromall_request_unit"
+
+
+def request_unit(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view as the request's unit of work: its answer below 400 commits what the request did; an exception or a
+    4xx/5xx answer commits nothing (the error answer and the request's end roll back). The commit runs inside the
+    view's call, so its failure goes through Flask's error handlers as the view's own would."""
+    @functools.wraps(view)
+    def unit(*args: Any, **kwargs: Any) -> Any:
+        answer = view(*args, **kwargs)
+        if not db.session.registry.has():
+            return answer  # the request never opened a session: nothing to commit (/healthz, static files)
+        response = current_app.make_response(answer)
+        if response.status_code < 400:
+            session = db.session()
+            # No transaction and nothing pending (a named commit already ended it, or nothing was read): an empty
+            # commit would only cost its events (about 20 µs), e.g. on the official account's answers.
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                db.session.commit()
+        return response
+
+    setattr(unit, _UNIT, True)
+    return unit
+
+
+def install(app: Flask) -> None:
+    """Make every view of `app` a request unit (the app factory calls this once every blueprint is registered; a
+    view added later needs another call). A view already wrapped is left as it is."""
+    for endpoint, view in list(app.view_functions.items()):
+        if not getattr(view, _UNIT, False):
+            # An async view is made sync first, as Flask would at dispatch: the wrapper itself is sync.
+            app.view_functions[endpoint] = request_unit(app.ensure_sync(view))
+
+
+def keep_despite_refusal() -> None:
+    """Commit now because the view answers 4xx next and what it recorded must outlive that answer (the request's
+    unit commits nothing of a refusal): a failed login's audit entry, a rejected notification's record."""
+    db.session.commit()
+
+
+def commit_before_recording_elsewhere() -> None:
+    """Commit now because the next step records, outside the database, that this work is done (a reply kept in
+    Redis that WeChat's retries are answered with): a commit failing after it would leave that record standing for
+    work that was lost. A failure here is the view's error, before anything was recorded."""
+    if db.session.registry.has():  # else nothing was read or written (the official account's help answers)
+        db.session.commit()
+
+
+def commit_so_a_lock_comes_first() -> None:
+    """Commit what the request did so far (its reads of the caller) so that the next statement, a row lock, opens
+    a new transaction: what is read after the lock then sees every transaction committed before it (MariaDB fixes a
+    snapshot at a transaction's first plain read, not at a locking one)."""
+    db.session.commit()
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from app.errors import ApiError, RateLimited, Unauthenticated
 from app.extensions import db
 from app.operators import accounts
+from app.uow import keep_despite_refusal
 from console import csrf
 from console.forms import LoginForm, PasswordForm
 
@@ -110,11 +111,10 @@ def login():
             form.password.errors.append(f"尝试次数过多，请 {exc.details['retry_after_s']} 秒后再试。")
             status = 429
         except Unauthenticated as exc:
-            db.session.commit()  # the failure stays in the audit log
+            keep_despite_refusal()  # the failure stays in the audit log
             form.password.errors.append(exc.message)
             status = 401
         else:
-            db.session.commit()
             sign_in(user)
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
@@ -139,7 +139,6 @@ def password():
             db.session.rollback()
             form.new.errors.append(exc.message)
         else:
-            db.session.commit()
             sign_in(g.operator)  # the epoch moved: this browser stays in, the others are out
             flash("密码已修改。", "info")
             return redirect(url_for("console.home"))

@@ -39,7 +39,6 @@ def set_stock():
     before, after = catalog_admin.set_stock(store.id, form.sku_id.data, form.quantity.data)
     record(g.operator, "stock.set", f"store:{store.id}/sku:{form.sku_id.data}", {"quantity": before},
            {"quantity": after}, store.id)
-    db.session.commit()
     if wants_json():
         return jsonify({"store_id": store.id, "sku_id": form.sku_id.data, "quantity": after})
     flash("库存已更新。", "info")
@@ -64,7 +63,6 @@ def set_price():
         raise InvalidRequest("价格格式不正确。")
     before, after = catalog_admin.set_price(form.sku_id.data, _fen(form.price_yuan.data))
     record(g.operator, "price.set", f"sku:{form.sku_id.data}", {"price_fen": before}, {"price_fen": after})
-    db.session.commit()
     if wants_json():
         return jsonify({"sku_id": form.sku_id.data, "price_fen": after})
     flash("价格已更新。", "info")
@@ -94,7 +92,6 @@ def import_catalog():
         return render_template("console/import.html", form=form, preview=None), status
     text = catalog_admin.decode_upload(form.file.data.read())
     row, rows, problems = import_job.check(text, form.file.data.filename or "", g.operator.id)
-    db.session.commit()
     return render_template("console/import.html", form=form, preview=rows[:PREVIEW_ROWS], total=len(rows),
                            problems=problems, upload=row), 200 if not problems else 422
 
@@ -104,7 +101,6 @@ def import_catalog():
 def confirm_import(import_id: int):
     row = import_job.queue_import(import_id, g.operator.id)
     record(g.operator, "catalog.import", f"import:{row.id}", None, {"rows": row.total_rows, "file": row.filename})
-    db.session.commit()
     return redirect(url_for("console.import_progress", import_id=row.id))
 
 

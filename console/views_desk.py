@@ -6,7 +6,6 @@ from datetime import date
 from flask import flash, g, redirect, render_template, request, url_for
 
 from app.errors import InvalidRequest
-from app.extensions import db
 from app.models import OrderStatus, utcnow
 from app.operators import accounts
 from app.operators.audit import record
@@ -109,7 +108,6 @@ def mark_ready(order_no: str):
     if desk.mark_ready(order, actor()):
         record(g.operator, "order.ready", f"order:{order_no}", {"status": before}, {"status": order.status},
                order.store_id)
-    db.session.commit()
     flash(f"订单 {order_no} 已备好，已通知顾客取货。", "info")
     return _back(order_no)
 
@@ -126,7 +124,6 @@ def refund(order_no: str):
     record(g.operator, "order.refund", f"order:{order_no}", {"status": before},
            {"status": order.status, "reason": refund_row.reason, "out_refund_no": refund_row.out_refund_no,
             "amount_fen": refund_row.amount_fen}, order.store_id)
-    db.session.commit()
     flash(f"订单 {order_no} 已发起退款。", "info")
     return _back(order_no)
 

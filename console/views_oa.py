@@ -56,7 +56,6 @@ def add_rule():
                                  title=form.get("title", "")[:64], url=form.get("url", "")[:512])
     db.session.flush()
     record(g.operator, "oa.rule.add", f"rule:{rule.id}", None, {"keyword": rule.keyword, "match": rule.match_type})
-    db.session.commit()
     flash("规则已添加。", "info")
     return redirect(url_for("console.official_account"))
 
@@ -66,7 +65,6 @@ def add_rule():
 def remove_rule(rule_id: int):
     rule_service.remove_rule(rule_id)
     record(g.operator, "oa.rule.remove", f"rule:{rule_id}", None, None)
-    db.session.commit()
     flash("规则已删除。", "info")
     return redirect(url_for("console.official_account"))
 
@@ -92,7 +90,6 @@ def push_menu():
     menu = _check_menu(request.form.get("menu", ""))
     wechat_calls.push_menu(menu)  # WeChat checks the rest (names, types, URLs) and answers with an errcode
     record(g.operator, "oa.menu", "official_account:menu", None, menu)
-    db.session.commit()
     flash("菜单已推送到公众号。", "info")
     return redirect(url_for("console.official_account"))
 

@@ -17,7 +17,6 @@ def _new_code(key: str, binding) -> None:
     # Each code is a row and a call to WeChat: 30 per client address in 10 minutes is plenty for a person.
     take((Limit(f"console:scan:{request.remote_addr or ''}", 30, 600),))
     nonce, _ = scan_login.start(binding)
-    db.session.commit()
     session[key] = nonce
 
 
@@ -47,7 +46,6 @@ def scan_login_status():
     user = scan_login.poll(nonce) if nonce else None
     if user is None:
         return jsonify({"signed_in": False})
-    db.session.commit()
     sign_in(user)
     return jsonify({"signed_in": True, "next": url_for("console.home")})
 

@@ -43,7 +43,6 @@ def new_store():
             form.hours.errors.append(str(exc))
         else:
             record(g.operator, "store.create", f"store:{store.id}", None, {"name": store.name}, store.id)
-            db.session.commit()
             flash("门店已创建。", "info")
             return redirect(url_for("console.edit_store", store_id=store.id))
     return render_template("console/store.html", form=form, store=None), 400 if form.errors else 200
@@ -65,7 +64,6 @@ def edit_store(store_id: int):
             form.hours.errors.append(str(exc))
         else:
             record(g.operator, "store.update", f"store:{store.id}", before, after, store.id)
-            db.session.commit()
             flash("门店已保存。", "info")
             return redirect(url_for("console.edit_store", store_id=store.id))
     return render_template("console/store.html", form=form, store=store), 400 if form.errors else 200
@@ -100,7 +98,6 @@ def invite_staff():
     seat = staff_service.create_seat(store.id, form.role.data, (form.name.data or "").strip())
     code, invite = staff_service.create_invite(seat, f"console:{g.operator.id}")
     record(g.operator, "staff.invite", f"seat:{seat.id}", None, {"role": seat.role, "name": seat.name}, store.id)
-    db.session.commit()
     seats = list(db.session.scalars(select(StaffSeat).where(StaffSeat.store_id == store.id).order_by(StaffSeat.id)))
     # Shown once: only the code's hash is kept.
     return render_template("console/staff.html", store=store, stores=stores_list, seats=seats, handovers={},
@@ -124,7 +121,6 @@ def disable_staff(seat_id: int):
         accounts.require_owner(g.operator)
     staff_service.disable_seat(seat)
     record(g.operator, "staff.disable", f"seat:{seat.id}", {"active": True}, {"active": False}, seat.store_id)
-    db.session.commit()
     flash("该员工已停用，立即失效。", "info")
     return redirect(url_for("console.staff", store=seat.store_id))
 
@@ -136,7 +132,6 @@ def change_staff_role(seat_id: int):
     accounts.require_owner(g.operator)  # who is a store's manager is the owner's call
     before, after = staff_service.change_role(seat, request.form.get("role", ""))
     record(g.operator, "staff.role", f"seat:{seat.id}", {"role": before}, {"role": after}, seat.store_id)
-    db.session.commit()
     flash("角色已修改。", "info")
     return redirect(url_for("console.staff", store=seat.store_id))
 
@@ -148,7 +143,6 @@ def disable_user(user_id: int):
     if user is None:
         raise NotFound("账号不存在。")
     accounts.disable_user(user, g.operator)
-    db.session.commit()
     flash("账号已停用。", "info")
     return redirect(url_for("console.users"))
 
@@ -163,7 +157,6 @@ def users():
         # ASCII digits only ("²".isdigit() is true, int() refuses it); create_user refuses an unknown store (404).
         picked = [int(s) for s in request.form.getlist("stores") if s.isascii() and s.isdigit()]
         user, password = accounts.create_user(form.username.data, form.role.data, picked, actor=g.operator)
-        db.session.commit()
         created = {"username": user.username, "password": password}
     people = list(db.session.scalars(select(ConsoleUser).order_by(ConsoleUser.id)))
     links = {u.id: accounts.store_ids_of(u) for u in people}

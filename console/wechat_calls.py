@@ -8,8 +8,8 @@ from typing import Any
 from app import wechat
 from app.attribution import scenes
 from app.errors import UpstreamUnavailable
-from app.extensions import db
 from app.followers.service import store_scene
+from app.uow import commit_before_calling_wechat
 from app.wechat.port import WeChatError, WeChatImage
 from app.wechat.wxacode import code_page, unlimited_code
 
@@ -40,7 +40,7 @@ def store_miniprogram_code(store_id: int) -> WeChatImage:
     """The store's counter code: the consumer mini-program opened with the store's attribution scene, the same
     code `micromall store code` writes (app/attribution/scenes.py)."""
     scene = scenes.current_scene(store_id).scene
-    db.session.commit()  # a scene made just now is kept, whatever WeChat answers
+    commit_before_calling_wechat()  # a scene made just now is kept, whatever WeChat answers
     content, content_type = unlimited_code(scene, code_page())
     return WeChatImage(content, content_type)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.customers import service as customers
-from app.extensions import db
 from app.followers import linking
 from app.notifications import grants
 from miniprogram_api import consumer
@@ -22,7 +21,6 @@ ACCOUNT = ("customer", "account")
 def login(json: CodeBody):
     """Log in with a wx.login() code (code2session)"""
     token, expires_in, customer = customers.login(json.code)
-    db.session.commit()
     return jsonify(token=token, expires_in=expires_in, customer=customer_json(customer))
 
 
@@ -32,7 +30,6 @@ def login(json: CodeBody):
 def logout():
     """Revoke this customer token (204); the next request with it is 401"""
     customers.logout(bearer_token())
-    db.session.commit()
     return "", 204
 
 
@@ -50,7 +47,6 @@ def me():
 def bind_phone(json: CodeBody):
     """Bind the phone number from getPhoneNumber"""
     customer = customers.bind_phone(current_customer(), json.code)
-    db.session.commit()
     return jsonify(customer_json(customer))
 
 
@@ -69,7 +65,6 @@ def report_subscriptions(json: SubscriptionResultsBody):
     """Report what wx.requestSubscribeMessage resolved with: {results: {template_id: accept|reject|ban|filter}}"""
     customer = current_customer()
     grants.record_results(customer, json.results)
-    db.session.commit()
     return jsonify(grants.summary(customer))
 
 
@@ -79,5 +74,4 @@ def report_subscriptions(json: SubscriptionResultsBody):
 def link_official_account(json: LinkBody):
     """Link the follower of the official account's one-time 绑定 token to this customer"""
     follower = linking.link_with_token(current_customer(), json.token)
-    db.session.commit()
     return jsonify(linked=True, following=bool(follower.subscribed))

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.attribution.service import record_arrival
-from app.extensions import db
 from miniprogram_api import consumer
 from miniprogram_api.api_spec import operation
 from miniprogram_api.auth import current_customer, customer_required
@@ -20,7 +19,6 @@ def report_attribution(json: AttributionBody):
     """The scene the mini-program was opened with (staff or store code): the first staff code owns the customer at
     its store for ATTRIBUTION_WINDOW_D days; 404 scene_not_found, 410 scene_expired, 429 rate_limited"""
     arrival = record_arrival(current_customer(), json.scene)
-    db.session.commit()
     staff = ({"seat_id": arrival.seat.id, "name": arrival.seat.name} if arrival.seat is not None else None)
     return jsonify(outcome=arrival.outcome, store={"id": arrival.store.id, "name": arrival.store.name},
                    staff=staff, attributed_until=iso(arrival.until))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from app.extensions import db
 from app.orders import cart
 from miniprogram_api import consumer
 from miniprogram_api.api_spec import operation
@@ -28,7 +27,6 @@ def get_cart(query: CartQuery):
 def put_cart_item(json: CartItemBody):
     """Set a cart line's quantity (1..99)"""
     cart.put_item(current_customer(), json.store_id, json.sku_id, json.quantity)
-    db.session.commit()
     return jsonify(cart_json(json.store_id, cart.cart_lines(current_customer(), json.store_id)))
 
 
@@ -38,5 +36,4 @@ def put_cart_item(json: CartItemBody):
 def delete_cart_item(sku_id: int, query: CartQuery):
     """Remove a cart line"""
     cart.remove_item(current_customer(), query.store_id, sku_id)
-    db.session.commit()
     return jsonify(cart_json(query.store_id, cart.cart_lines(current_customer(), query.store_id)))

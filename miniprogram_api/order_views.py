@@ -7,7 +7,6 @@ from datetime import datetime
 from flask import jsonify
 
 from app.errors import NotFound, invalid_field
-from app.extensions import db
 from app.models import Order
 from app.orders.cancellation import cancel_by_customer
 from app.orders.placement import MAX_QUANTITY, place_order
@@ -61,11 +60,10 @@ def create_order(headers: OrderHeaders, json: OrderBody):
     pickup_at = _pickup_at(json.pickup_at)
     customer = current_customer()
     placement = place_order(customer, store_id, lines, remark, key, coupon_id=coupon_id, pickup_at=pickup_at)
-    # Rendered before the commit, from what is in the session: after it the ORM would read the order, its items
-    # and store back (three round trips) only to print what it just wrote. If the commit fails, this is discarded.
-    body = order_json(placement.order)
-    db.session.commit()
-    response = jsonify(body)
+    # Rendered before the request's commit (app/uow.py), from what is in the session: after it the ORM would read
+    # the order, its items and store back (three round trips) only to print what it just wrote. If the commit
+    # fails, this is discarded.
+    response = jsonify(order_json(placement.order))
     # A repeat with the same Idempotency-Key gets the first result again, marked as a replay.
     if not placement.created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -96,7 +94,6 @@ def cancel_order(order_no: str):
     """Cancel: unpaid -> cancelled (stock released, WeChat order closed); paid/ready -> refund started"""
     order = _order_or_404(order_no)
     cancel_by_customer(order, current_customer().id)
-    db.session.commit()
     return jsonify(order_json(order))
 
 
@@ -105,6 +102,5 @@ def cancel_order(order_no: str):
 @operation(tags=ORDERS, ok=PaymentParamsOut, authenticated=True, errors=(404, 409, 503))
 def pay_order(order_no: str):
     """JSAPI prepay: the wx.requestPayment fields {timeStamp, nonceStr, package, signType, paySign}"""
-    params = start_payment(_order_or_404(order_no), current_customer())
-    db.session.commit()  # the payment row with its prepay_id
+    params = start_payment(_order_or_404(order_no), current_customer())  # the request commits its prepay_id
     return jsonify(params)

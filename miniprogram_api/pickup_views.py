@@ -6,7 +6,6 @@ import re
 from flask import jsonify
 
 from app.errors import Conflict, NotFound
-from app.extensions import db
 from app.models import utcnow
 from app.orders.queries import customer_order
 from app.pickup.codes import code_for_order, format_code
@@ -37,7 +36,6 @@ def order_pickup(order_no: str):
                        {"status": order.status}, code="order_not_redeemable")
     qr_token, qr_expires_at = issue_qr_token(pickup)
     store = order.store
-    db.session.commit()
     return jsonify(order_no=order.order_no, status=order.status, code=format_code(pickup.code), qr_token=qr_token,
                    qr_expires_at=iso(qr_expires_at), pickup_deadline=iso(pickup.expires_at),
                    store={"id": store.id, "name": store.name, "address": store.address, "phone": store.phone,

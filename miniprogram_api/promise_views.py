@@ -8,7 +8,6 @@ from flask import jsonify
 
 from app.coupons import issuing
 from app.coupons.wallet import customer_coupons, state_of, valid_store_ids
-from app.extensions import db
 from app.models import Coupon, CouponDefinition
 from app.promises import ratings
 from app.promises.figures import figures, subsidy_thresholds
@@ -56,9 +55,7 @@ def my_coupons(query: CouponsQuery):
 def claim_coupon(json: ClaimBody):
     """Claim a merchant coupon; 409 coupon_limit_reached, coupon_budget_exhausted, subsidy_paused"""
     coupon = issuing.claim(current_customer().id, json.definition_id)
-    body = coupon_json(coupon)
-    db.session.commit()
-    return jsonify(body), 201
+    return jsonify(coupon_json(coupon)), 201
 
 
 @consumer.get("/stores/<int:store_id>/coupons")
@@ -81,9 +78,7 @@ def rate_order(order_no: str, json: RatingBody):
     """Rate a picked-up order once, within 7 days; 409 order_not_rateable, rating_window_closed, already_rated"""
     order = _order_or_404(order_no)  # someone else's order is as absent as a missing one: 404
     rating = ratings.rate(current_customer(), order, json.stars, json.tags or [], json.comment or "")
-    body = rating_json(rating, order.order_no)
-    db.session.commit()
-    return jsonify(body), 201
+    return jsonify(rating_json(rating, order.order_no)), 201
 
 
 def service_json(store_id: int) -> dict[str, Any]:

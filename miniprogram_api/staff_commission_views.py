@@ -11,8 +11,8 @@ from app.attribution.scenes import current_scene
 from app.commission import ledger, payouts, periods
 from app.commission.stats import leaderboard, seat_stats
 from app.errors import Forbidden, NotFound
-from app.extensions import db
 from app.orders.after_sale import refund_picked_up
+from app.uow import commit_before_calling_wechat, commit_so_a_lock_comes_first
 from app.wechat.wxacode import code_page, unlimited_code
 from miniprogram_api.api_spec import operation
 from miniprogram_api.render import iso, order_json
@@ -35,7 +35,7 @@ def my_code():
     not make it."""
     seat = current_seat()
     scene = current_scene(seat.store_id, seat.id)
-    db.session.commit()  # a scene made on first use is kept before WeChat is asked (no transaction open meanwhile)
+    commit_before_calling_wechat()  # a scene made on first use is kept, whatever WeChat answers
     image, content_type = unlimited_code(scene.scene, code_page())
     response = Response(image, content_type=content_type)
     response.headers["Cache-Control"] = "private, max-age=300"
@@ -80,7 +80,6 @@ def store_leaderboard(query: LeaderboardQuery):
 def adjust_commission(json: AdjustmentBody):
     """Manager: a signed ledger adjustment for a seat of their store, with a reason"""
     entry = ledger.adjust(current_seat(), json.seat_id, json.amount_fen, json.reason)
-    db.session.commit()
     return jsonify(id=entry.id, seat_id=entry.seat_id, kind=entry.kind, amount_fen=entry.amount_fen,
                    reason=entry.reason, created_at=iso(entry.created_at)), 201
 
@@ -93,7 +92,6 @@ def refund_after_pickup(order_no: str):
     if not _ORDER_NO.match(order_no):
         raise NotFound(f"Order {order_no} does not exist at this store.")
     order = refund_picked_up(current_seat(), order_no)
-    db.session.commit()
     return jsonify(order_json(order))
 
 
@@ -115,9 +113,8 @@ def request_payout(json: PayoutBody):
     """Manager: pay a seat's net commission (or amount_fen of it) to its WeChat balance by merchant transfer; 409
     insufficient_commission, 409 seat_not_payable"""
     manager_id, store_id = current_seat().id, current_seat().store_id
-    db.session.commit()  # request_payout starts its own transaction with its lock (see there)
+    commit_so_a_lock_comes_first()  # request_payout's first statement locks the seat (see there)
     payout = payouts.request_payout(json.seat_id, json.amount_fen, f"staff:{manager_id}", store_id=store_id)
-    db.session.commit()
     return jsonify(_payout_json(payout)), 201
 
 

@@ -7,10 +7,8 @@ import re
 from flask import jsonify, request
 
 from app.errors import NotFound
-from app.extensions import db
 from app.pickup import handover
 from app.pickup.queries import attempt_log, awaiting_pickups
-from app.uow import commit_keeping_loaded
 from miniprogram_api.api_spec import operation
 from miniprogram_api.params import page_of
 from miniprogram_api.render import order_json
@@ -31,7 +29,7 @@ def lookup_pickup(json: CodeOrTokenBody):
     """Preview the pickup a code or QR token names; 404 pickup_not_found (unknown or another store's), 400
     qr_token_invalid / qr_token_expired, 429 rate_limited"""
     pickup = handover.lookup(current_seat(), json.code, json.qr_token, request.remote_addr)
-    commit_keeping_loaded()  # the attempt's log row; the answer is rendered from what the lookup read
+    # The attempt's log row is committed after this answer is rendered, from what the lookup read.
     return jsonify(pickup_json(pickup))
 
 
@@ -42,7 +40,7 @@ def redeem_pickup(json: CodeOrTokenBody):
     """Hand the order over, once; 409 already_redeemed, 404 pickup_not_found (unknown or another store's), 409
     order_not_redeemable, 429 rate_limited"""
     pickup = handover.redeem(current_seat(), json.code, json.qr_token, request.remote_addr)
-    commit_keeping_loaded()  # the handover with its log row; the answer is rendered from what it just wrote
+    # The handover and its log row are committed after this answer is rendered, from what it just wrote.
     return jsonify(pickup_json(pickup))
 
 
@@ -54,7 +52,6 @@ def mark_ready(order_no: str):
     if not _ORDER_NO.match(order_no):
         raise NotFound(f"Order {order_no} does not exist at this store.")
     order = handover.mark_ready(current_seat(), order_no)
-    db.session.commit()
     return jsonify(order_json(order))
 
 

@@ -26,7 +26,6 @@ def _session(token: str, expires_in: int, seat: StaffSeat):
 def login(json: StaffCodeBody):
     """Staff login with a staff-app wx.login() code; 403 staff_not_bound"""
     token, expires_in, seat = staff_service.login(json.code)
-    db.session.commit()
     return _session(token, expires_in, seat)
 
 
@@ -36,7 +35,6 @@ def bind(json: BindBody):
     """Bind the staff openid to the seat of a one-time invite; 404 invite_not_found, 409 invite_used, invite_expired,
     staff_already_bound, 403 seat_disabled"""
     token, expires_in, seat = staff_service.bind(json.code, json.invite_code)
-    db.session.commit()
     return _session(token, expires_in, seat)
 
 
@@ -46,7 +44,6 @@ def bind(json: BindBody):
 def logout():
     """Revoke this staff token (204); the next request with it is 401"""
     staff_service.logout(bearer_token())
-    db.session.commit()
     return "", 204
 
 
@@ -63,5 +60,4 @@ def create_invite(json: InviteBody):
     else:
         seat = staff_service.create_seat(manager.store_id, json.role or "clerk", json.name or "")
     code, invite = staff_service.create_invite(seat, f"staff:{manager.id}")
-    db.session.commit()
     return jsonify(seat=seat_json(seat), invite_code=code, expires_at=iso(invite.expires_at)), 201

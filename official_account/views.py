@@ -5,7 +5,7 @@ from flask import Blueprint, Response, current_app, g, request
 from wechatpy.replies import create_reply
 
 from app.errors import Forbidden
-from app.extensions import db
+from app.uow import commit_before_recording_elsewhere
 from official_account import dedup, handlers, replay
 from official_account.security import open_message, seal_reply, verify_signature
 
@@ -33,7 +33,7 @@ def callback() -> Response:
     if first:
         try:
             answer = handlers.dispatch(opened.message)
-            db.session.commit()
+            commit_before_recording_elsewhere()  # the reply kept for WeChat's retries says this was done
         except Exception:
             dedup.release(key)  # nothing was done: WeChat's retry may try again
             raise

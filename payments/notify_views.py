@@ -16,6 +16,7 @@ from app.payments.notifications import (
     handle_refund_notification,
     handle_transaction_notification,
 )
+from app.uow import keep_despite_refusal
 from payments.gateway import refund_state_from, transaction_from
 from payments.wechatpay_v3 import DecryptError, MalformedMessageError, SignTestProbe, VerificationError
 
@@ -56,8 +57,10 @@ def _receive(handle, read_resource, kind_prefix: str):
     except (AttributeError, KeyError, TypeError, ValueError):  # a signed resource of an unexpected shape
         return _fail(400, "unreadable notification resource")
     answer = handle(notification.id, notification.event_type, resource)
-    db.session.commit()  # the record with what it applied, a rejection too: a repeat is answered alike
-    return ("", 204) if answer.accepted else _fail(400, answer.outcome)
+    if answer.accepted:
+        return "", 204  # the request commits the record with what it applied
+    keep_despite_refusal()  # the record of a rejection too: a repeat is answered alike
+    return _fail(400, answer.outcome)
 
 
 @bp.errorhandler(Exception)

@@ -59,6 +59,9 @@ def _apply(customer_id: int, template_id: str, result: str) -> None:
             SubscriptionGrant.customer_id == customer_id, SubscriptionGrant.template_id == template_id)
             .values(remaining=SubscriptionGrant.remaining + 1, last_result=result, updated_at=utcnow())
             .execution_options(synchronize_session=False))
+        # The loaded row is behind the UPDATE now: the next read of it (the answer's summary, before the request's
+        # commit) loads what the UPDATE wrote, with no statement of its own.
+        db.session.expire(grant, ["remaining", "last_result", "updated_at"])
     elif result in ("reject", "ban"):
         # The user said no (ban: the template was banned by WeChat): nothing is left to send against.
         grant.remaining, grant.last_result = 0, result

@@ -1,17 +1,23 @@
-"""One unit of work per request and per job (app/uow.py): services flush; the view, the job or the CLI command that
-owns the unit commits, and the few early commits and rollbacks have a name in app/uow.py.
+"""One unit of work per request and per job (app/uow.py): services flush; the request (one wrapper around every
+view), the job or the CLI command that owns the unit commits, and the few early commits and rollbacks have a name
+in app/uow.py.
 
-The guard reads the domain's source (ast) and lists every function that calls `.commit()` or `.rollback()` without
-being an entry point; the behaviour tests run a service inside a unit begun by the test and roll it back."""
+The guards read the source (ast): every function of the domain that calls `.commit()` or `.rollback()` without
+being an entry point, and every `.commit()` in the adapters' views (the request commits; a view that must commit
+earlier says why by a helper's name). The behaviour tests run a service inside a unit begun by the test and roll it
+back, and run views of their own as request units."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 import pytest
+from flask import Blueprint, jsonify
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from app.errors import ApiError
+from app import uow
+from app.errors import ApiError, Conflict
 from app.extensions import db
 from app.models import Order, OutboxJob, PaymentNotification, PickupAttempt, PickupCode, StaffSeat, Store, utcnow
 from app.payments.gateway import Transaction
@@ -102,6 +108,45 @@ def test_the_guard_finds_a_service_that_commits(tmp_path):
     assert [f.split(" ", 2)[:2] for f in found] == [["app/service.py:5", "place()"], ["app/service.py:13", "undo()"]]
 
 
+# The adapters whose views the request's unit commits for: no bare `.commit()` in them, CLI modules aside.
+ADAPTERS = ("miniprogram_api", "official_account", "payments", "console")
+
+
+def bare_commits(packages: tuple[str, ...] = ADAPTERS) -> list[str]:
+    found = []
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if _is_cli(rel):
+                continue
+            tree = ast.parse(path.read_text("utf-8"), rel)
+            found += [f"{rel}:{node.lineno} commits: the request commits when the view answers below 400; an "
+                      "earlier commit goes through a helper of app/uow.py that says why"
+                      for node in ast.walk(tree)
+                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                      and node.func.attr == "commit" and not node.args and not node.keywords]
+    return found
+
+
+def test_views_leave_the_commit_to_the_request():
+    assert bare_commits() == []
+
+
+def test_the_view_guard_finds_a_view_that_commits(tmp_path):
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "views.py").write_text(
+        "@bp.post('/x')\ndef x():\n    change()\n    db.session.commit()\n    return ''\n\n"
+        "@bp.post('/y')\ndef y():\n    keep_despite_refusal()\n    db.session.rollback()\n    return '', 400\n")
+    (tmp_path / "shop" / "cli.py").write_text("def command():\n    db.session.commit()\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        found = bare_commits(("shop",))
+    finally:
+        ROOT = saved
+    assert [f.split(" ", 1)[0] for f in found] == ["shop/views.py:4"]
+
+
 def test_the_allow_list_names_functions_that_exist():
     for entry in ENTRY_POINTS:
         rel, name = entry.split(":")
@@ -179,3 +224,77 @@ def test_a_payment_notification_inside_another_unit_commits_none_of_it(app, clie
     assert handle_transaction_notification("n-1", "TRANSACTION.SUCCESS", transaction).outcome == "repeat"
     db.session.commit()
     assert db.session.get(Order, order_id).status == "paid"
+
+
+# --- Behaviour: the request is the unit; the view does not commit. --------------------------------------------------
+
+@pytest.fixture
+def unit_app(app):
+    """The app with views of the test's own, made request units as the factory makes its own."""
+    bp = Blueprint("unit_of_work_test", __name__)
+
+    @bp.post("/test/unit/<int:store_id>/<outcome>")
+    def change_then(store_id: int, outcome: str):
+        _rename_store(store_id, f"renamed, then {outcome}")
+        db.session.flush()  # sent: only the commit or the rollback decides
+        if outcome == "raises":
+            raise Conflict("The view refuses by raising.")
+        if outcome == "returns_409":
+            return jsonify(refused=True), 409
+        if outcome == "returns_500":
+            return jsonify(failed=True), 500
+        if outcome == "keeps_despite_refusal":
+            uow.keep_despite_refusal()
+            return jsonify(refused=True), 403
+        return jsonify(ok=True)  # no commit here: the request's unit commits
+
+    app.register_blueprint(bp)
+    uow.install(app)
+    with app.app_context():
+        store_id = factories.store("unit")
+    app.config["UNIT_TEST_STORE"] = store_id
+    return app
+
+
+def _name_in_a_fresh_session(app, store_id: int) -> str:
+    with app.app_context():
+        return _store_name(store_id)
+
+
+@pytest.mark.parametrize("outcome, status, kept", [
+    ("answers_200", 200, True), ("raises", 409, False), ("returns_409", 409, False), ("returns_500", 500, False),
+    ("keeps_despite_refusal", 403, True)])
+def test_the_request_commits_its_view_only_when_it_answers_below_400(unit_app, outcome, status, kept):
+    store_id = unit_app.config["UNIT_TEST_STORE"]
+    response = unit_app.test_client().post(f"/test/unit/{store_id}/{outcome}")
+    assert response.status_code == status, response.get_json()
+    assert _name_in_a_fresh_session(unit_app, store_id) == (f"renamed, then {outcome}" if kept else "unit")
+
+
+def test_a_commit_that_fails_answers_503_with_retry_after(unit_app, monkeypatch):
+    store_id = unit_app.config["UNIT_TEST_STORE"]
+
+    def database_gone():
+        raise OperationalError("COMMIT", {}, Exception("Lost connection to MySQL server during query"))
+
+    monkeypatch.setattr(db.session, "commit", database_gone)
+    response = unit_app.test_client().post(f"/test/unit/{store_id}/answers_200")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.get_json()["error"]["code"] == "service_unavailable"
+    monkeypatch.undo()
+    assert _name_in_a_fresh_session(unit_app, store_id) == "unit"
+
+
+def test_every_view_of_the_app_is_a_request_unit(app):
+    assert all(getattr(view, uow._UNIT, False) for view in app.view_functions.values())
+
+
+def test_healthz_opens_no_session(app):
+    opened = []
+
+    @app.teardown_request
+    def _seen(_exc) -> None:
+        opened.append(db.session.registry.has())
+
+    assert app.test_client().get("/healthz").status_code == 200
+    assert opened == [False]
