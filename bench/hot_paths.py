@@ -3,8 +3,8 @@ server, no wrk: meaningful on a busy machine, unlike bench.run).
 
 Paths: order placement (ample stock; and refused, the SKU sold out: a rush's losers), a payment notification (first, and a repeat of its id), a pickup redeem
 (first, and a repeat scan of the redeemed code). Each round prepares its own fresh order/code outside the timed
-part; the timed part is one request through `app.test_client()` with `time.process_time()` around it (the CPU of
-this process: the app's code, SQLAlchemy, the driver; not MariaDB's or Redis's). Printed: the median over the
+part; the timed part is one request through `app.test_client()` with `getrusage(RUSAGE_THREAD)` around it (the CPU of
+the request's thread, user and kernel: the app's code, SQLAlchemy, the driver; not MariaDB's or Redis's). Printed: the median over the
 rounds in microseconds, and the statements the request sent (the tests' counter, tests/perf/conftest.py).
 
 It borrows the test suite's scenes (sandbox, staff binding, signed notifications), so it runs under pytest, on
@@ -12,10 +12,15 @@ MariaDB + Redis (a private database and Redis db, as every test run gets):
 
     MICROMALL_TEST_BACKENDS=mariadb nice .venv/bin/python -m pytest -q -s -p no:randomly bench/hot_paths.py
     BENCH_ROUNDS=50 ... (default 30)   BENCH_DRIVER=mysqldb ... (mysqlclient instead of PyMySQL)
+    BENCH_SHOW_SQL=1 ...   (the statements of each path's last request)
+    BENCH_CPROFILE=placement ...   (cProfile over that path's timed requests: the top functions by own time)
 """
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -51,17 +56,30 @@ def _driver():
 def measure(name: str, prepare: Callable[[], Callable[[], object]]) -> None:
     """prepare() sets a round up (untimed) and returns the request to time."""
     cpu: list[float] = []
+    system: list[float] = []  # of it, in the kernel (socket calls: a round trip's price on this VM)
     statements = 0
+    profiler = cProfile.Profile() if os.environ.get("BENCH_CPROFILE") == name else None
     for _ in range(ROUNDS):
         send = prepare()
         db.session.commit()
         with counting() as seen:
-            start = time.process_time()
+            if profiler:
+                profiler.enable()
+            start = resource.getrusage(resource.RUSAGE_THREAD)  # this thread's CPU, not the sandbox's or jobs'
             send()
-            cpu.append(time.process_time() - start)
+            end = resource.getrusage(resource.RUSAGE_THREAD)
+            cpu.append(end.ru_utime + end.ru_stime - start.ru_utime - start.ru_stime)
+            system.append(end.ru_stime - start.ru_stime)
+            if profiler:
+                profiler.disable()
         statements = len(seen)
     _results[name] = (statistics.median(cpu) * 1e6, statements)
-    print(f"\n{name:28} {_results[name][0]:8.0f} µs CPU (median of {ROUNDS})  {statements:3} statements")
+    print(f"\n{name:28} {_results[name][0]:8.0f} µs CPU (median of {ROUNDS}; {statistics.median(system) * 1e6:6.0f} "
+          f"in the kernel)  {statements:3} statements")
+    if os.environ.get("BENCH_SHOW_SQL"):
+        print(seen.listing())
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
 
 
 def _placing(client, store_id: int, sku_id: int, buyer: str, expected: int):

@@ -198,3 +198,24 @@ def machine_facts() -> list[tuple[str, str]]:
         ("servers", f"gunicorn with deploy/gunicorn.conf.py, {WORKERS} gthread workers; nginx 1 worker, TLS, "
                     "keep-alive to the client; wrk 2 threads"),
     ]
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU these processes have used so far (threads included; a pid gone counts nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: the 14th and 15th fields of proc(5)
+    return total / CLOCK_TICKS
+
+
+def server_pids(name: str) -> list[int]:
+    """The pids of a shared server by its exact process name (MariaDB, Redis): only read, never signalled."""
+    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]

@@ -30,6 +30,7 @@ class Result:
     timeouts: int  # wrk's own count (each 2 s, connections whose request is older than --timeout)
     statuses: dict[int, int] = field(default_factory=dict)
     window: tuple[float, float] = (0.0, 0.0)  # time.time() around the load: which requests' SQL counts are its own
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per request by process group (bench/run.py)
 
 
 def _lua_str(value: str | bytes) -> str:
