@@ -8,14 +8,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import exists, select
-
-from app.extensions import db
-from app.models import Order
 
 
 def new_order_no(local_now: datetime) -> str:
-    while True:
-        candidate = local_now.strftime("%y%m%d") + f"{secrets.randbelow(10**10):010d}"
-        if not db.session.scalar(select(exists().where(Order.order_no == candidate))):
-            return candidate
+    """Not checked against the orders table: the unique key refuses a number already taken (about one in 10^6 on a
+    day of 10,000 orders) and the placement answers 503, Retry-After 1 (app/orders/placement.py)."""
+    return local_now.strftime("%y%m%d") + f"{secrets.randbelow(10**10):010d}"

@@ -4,10 +4,15 @@ client address."""
 from pathlib import Path
 
 import pytest
+import requests
 
-from app.extensions import db
+from app import token_cache
+from app.extensions import db, redis_client
 from app.models import Order, StoreStock
 from tests import factories
+from tests.checkout.conftest import live  # noqa: F401  (the fixture: the app on a loopback port)
+from tests.conftest import mariadb_only
+from tests.race import run_together
 
 NGINX_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 
@@ -53,3 +58,28 @@ def test_nginx_limits_order_creation_per_client_address(needle):
     text = NGINX_CONF.read_text()
     assert needle in text
     assert "limit_req_zone $micromall_order_placement zone=micromall_orders" in text
+
+
+@mariadb_only
+@pytest.mark.parametrize("token_cached", [True, False], ids=["token-cached", "token-read-first"])
+def test_the_unpaid_cap_holds_for_placements_at_the_same_instant(app_ctx, client, live, backend, shop, token_cached):
+    """Two unpaid orders, then six placements at once with one token, each with its own Idempotency-Key: one
+    passes. Each placement reads the customer's earlier orders only after taking the customer's row lock, so its
+    snapshot sees the orders committed by those that held it before (app/orders/placement._lock_customer); when
+    the token had to be read from the database first, that read is committed before the lock."""
+    headers = factories.login(client, "racer")
+    for _ in range(2):
+        assert client.post("/api/v1/orders", headers=headers, json=order_body(shop, 1)).status_code == 201
+    db.session.commit()
+    if not token_cached:
+        redis = redis_client()
+        redis.delete(*redis.keys(f"{token_cache.PREFIX}*"))
+
+    def place(n: int):
+        return requests.post(f"{live.base_url}/api/v1/orders", json=order_body(shop, 1), timeout=30,
+                             headers={**headers, "Idempotency-Key": f"race-{n}"}).status_code
+
+    statuses = run_together([lambda n=n: place(n) for n in range(6)])
+    assert sorted(statuses) == [201] + [409] * 5
+    db.session.rollback()
+    assert db.session.query(Order).filter_by(status="pending_payment").count() == 3
