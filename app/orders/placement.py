@@ -104,8 +104,9 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         db.session.flush()
     except IntegrityError as exc:
         # The (customer, Idempotency-Key) constraint: a request with the same key won the race (a defence: the
-        # customer's lock above already makes the second see the first). Else the order number was taken: ten random digits a day make that about one order in 10^6 on a day of
-        # 10,000 orders, not worth a SELECT before each INSERT; the client's retry draws another.
+        # customer's lock above already makes the second see the first). Else the order number was taken: ten
+        # random digits a day make that about one order in 10^6 on a day of 10,000 orders, not worth a SELECT
+        # before each INSERT; the client's retry draws another.
         read_again_after_losing_a_race()
         earlier = _earlier_order(customer.id, idempotency_key, fingerprint) if idempotency_key else None
         if earlier is None:
