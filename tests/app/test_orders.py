@@ -251,3 +251,19 @@ def test_a_sold_out_sku_is_refused_from_redis_until_stock_comes_back(client, app
     db.session.commit()
     assert place(third).status_code == 201
     assert stock(store_id, sku_id) == 2
+
+
+def test_an_order_number_already_taken_answers_503_and_writes_nothing(client, shop, monkeypatch):
+    """Order numbers are not looked up before the INSERT (app/orders/numbers.py): the unique key refuses a taken
+    one, and the client is told to try again; its stock stays where it was."""
+    store_id, latte = shop
+    headers = factories.login(client)
+    body = {"store_id": store_id, "items": [{"sku_id": latte.sku_ids[0], "quantity": 1}]}
+    first = client.post("/api/v1/orders", headers=headers, json=body)
+    assert first.status_code == 201
+    monkeypatch.setattr("app.orders.placement.new_order_no", lambda now: first.get_json()["order_no"])
+    clash = client.post("/api/v1/orders", headers=headers, json=body)
+    assert clash.status_code == 503 and clash.headers["Retry-After"] == "1"
+    assert clash.get_json()["error"]["code"] == "service_unavailable"
+    assert stock(store_id, latte.sku_ids[0]) == 9
+    assert db.session.query(Order).count() == 1
