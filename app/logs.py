@@ -39,6 +39,39 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+def _direct_handler() -> logging.StreamHandler | None:
+    """The handler the request line can be written to without a log record: when the only one that would see the
+    record is the root's JSON stream handler that init_app installs (production, the development server), with
+    no filters anywhere on the way. Else None (a test's caplog, an operator's own logging config): the record."""
+    root = logging.getLogger()
+    if request_log.handlers or request_log.filters or not request_log.propagate or len(root.handlers) != 1:
+        return None
+    handler = root.handlers[0]
+    if (type(handler) is not logging.StreamHandler or type(handler.formatter) is not JsonFormatter
+            or handler.filters or root.filters or handler.level > logging.INFO):
+        return None
+    return handler
+
+
+def _write_request_line(handler: logging.StreamHandler, request_id: str, fields: dict) -> bool:
+    """The request line as JsonFormatter would print its record, formatted once and written under the handler's
+    lock: a record's making and dispatch were most of the line's cost, on every request (bench/per_request.py).
+    Not through the redaction: it holds only the fields chosen above (no raw path, query, header or body), none
+    of which can carry a secret. False if the stream refused it."""
+    line = {"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "info",
+            "logger": request_log.name, "msg": "request", "request_id": request_id, **fields}
+    text = json.dumps(line, ensure_ascii=False) + handler.terminator
+    handler.acquire()
+    try:
+        handler.stream.write(text)
+        handler.stream.flush()
+    except Exception:  # noqa: BLE001 - the record path below reports it as logging does
+        return False
+    finally:
+        handler.release()
+    return True
+
+
 def current_request_id() -> str | None:
     return request_id_var.get()
 
@@ -58,6 +91,9 @@ def _configured_secrets(config) -> list[str]:
 
 
 def init_app(app: Flask) -> None:
+    # No formatter of ours prints the thread or the process: a record need not look them up (each record made,
+    # the request line among them, saves os.getpid, threading.current_thread and multiprocessing's lookup).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     redaction.install()
     redaction.remember_secrets(_configured_secrets(app.config))
     if not app.testing and not logging.getLogger().handlers:
@@ -98,6 +134,9 @@ def init_app(app: Flask) -> None:
             identity = sa_inspect(obj).identity if obj is not None else None
             if identity:
                 fields[name] = identity[0]
+        handler = _direct_handler()
+        if handler is not None and _write_request_line(handler, request_id, fields):
+            return response
         # makeRecord + handle is what Logger.info does, without findCaller's walk up the stack (no formatter here
         # prints the caller); the record still comes from the process's record factory, so redaction applies.
         record = request_log.makeRecord(request_log.name, logging.INFO, __file__, 0, "request", (), None,

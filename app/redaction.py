@@ -29,6 +29,13 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(authorization|wechatpay-signature)(\s*:\s*)(?![\"'])([^\r\n,}]+)"), rf"\1\2{MASK}"),
     (re.compile(r"(?i)\b(bearer|WECHATPAY2-SHA256-RSA2048)\s+[^\s\"',}]+"), rf"\1 {MASK}"),
 )
+# Every pattern above needs one of these words in the text (each name holds one: js_code "code", paysign "sign"):
+# a text without any of them, as most log messages are ("job done"), is left as it is after a few substring tests
+# of its lower case (about 1 µs), instead of four substitutions (about 60 µs on a 200-character line here). A
+# regular expression alternating the names costs as much as the substitutions.
+_TRIGGERS = ("secret", "token", "code", "session_key", "sign", "authorization", "password", "apiv3_key", "bearer",
+             "wechatpay2")
+assert all(any(t in name for t in _TRIGGERS) for name in _NAMES)
 _literals: set[str] = set()
 _lock = threading.Lock()
 _installed = False
@@ -36,8 +43,10 @@ MIN_LITERAL = 8  # shorter configured values would mask ordinary words
 
 
 def redact(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    if any(trigger in lowered for trigger in _TRIGGERS):
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
     for literal in _literals:
         if literal in text:
             text = text.replace(literal, MASK)

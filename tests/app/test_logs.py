@@ -55,3 +55,32 @@ def test_the_request_id_is_carried_into_enqueued_jobs(client, app_ctx):
     assert row.target == "app.payments.reconciliation:close_at_wechat"
     assert row.request_id == "cancel-req-001"
     assert len(jobs.queue().get_jobs()) == 1
+
+
+def test_the_request_line_written_directly_matches_the_records(client, app_ctx, caplog):
+    """As served (one JSON stream handler on the root, init_app's), the line is formatted once and written without
+    a record (app/logs._write_request_line); it carries what the record's formatting would, and nothing secret."""
+    import io
+
+    caplog.set_level(logging.INFO, logger="micromall.request")
+    headers = factories.login(client)
+    request_id = "req-direct-0001"
+    assert client.get("/api/v1/me", headers={**headers, "X-Request-Id": request_id}).status_code == 200
+    [from_record] = [line for line in request_lines(caplog) if line["request_id"] == request_id]
+
+    root, stream = logging.getLogger(), io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    saved = root.handlers[:]
+    root.handlers[:] = [handler]  # pytest's capture handlers out of the way, as in production
+    try:
+        assert client.get("/api/v1/me", headers={**headers, "X-Request-Id": request_id}).status_code == 200
+    finally:
+        root.handlers[:] = saved
+    [direct] = [json.loads(text) for text in stream.getvalue().splitlines()
+                if json.loads(text).get("logger") == "micromall.request"]
+    assert set(direct) == set(from_record)
+    assert {k: v for k, v in direct.items() if k not in ("ts", "duration_ms")} == \
+        {k: v for k, v in from_record.items() if k not in ("ts", "duration_ms")}
+    token = headers["Authorization"].split()[1]
+    assert token not in stream.getvalue() and direct["customer_id"] == from_record["customer_id"]
