@@ -64,7 +64,8 @@ def build_app(backend: str, instance: str, redis_db: int | None):
     env = {"MICROMALL_ENV": "development", "MICROMALL_INSTANCE_PATH": instance, "WECHAT_SANDBOX": "1",
            "SECRET_KEY": "per-request-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
            "WECHAT_API_BASE_URL": "http://127.0.0.1:9", "WECHATPAY_API_BASE_URL": "http://127.0.0.1:9",
-           "PUBLIC_BASE_URL": "http://127.0.0.1:8000"}
+           "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+           "API_VALIDATE_RESPONSES": "0"}  # as production and bench.run serve (development checks every answer)
     if backend == "mariadb":
         import pymysql
 
