@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -58,7 +58,9 @@ def issue_for_order(order: Order, paid_at: datetime | None = None) -> PickupCode
     No read first: the INSERT itself finds out, by the unique order_id, whether the order has its code already,
     and only then is it read. The caller making an order paid (app/payments/service._on_paid) is the only one
     that issues codes and an order is made paid once (app/orders/state.TRANSITIONS), so its code is new."""
-    expires_at = (paid_at or _paid_at(order)) + timedelta(hours=current_app.config["PICKUP_WINDOW_H"])
+    # In UTC like every stored time (WeChat's success_time comes with +08:00): the session's object is as read.
+    expires_at = ((paid_at or _paid_at(order)) + timedelta(hours=current_app.config["PICKUP_WINDOW_H"])
+                  ).astimezone(timezone.utc)
     for _ in range(_DRAWS):
         values = dict(order_id=order.id, store_id=order.store_id, code=_draw(), created_at=utcnow(),
                       expires_at=expires_at)
