@@ -71,21 +71,32 @@ def remember_after_commit(key: str, value: str, ttl_s: int) -> None:
 def _write(redis, markers: list[tuple[str, str | None, int]]) -> None:
     try:
         with redis.pipeline(transaction=False) as pipe:
-            for key, value, ttl_s in markers:
-                if value is None:
-                    pipe.delete(_PREFIX + key)
-                else:
-                    pipe.set(_PREFIX + key, value, ex=ttl_s)
+            add_to_pipeline(pipe, markers)
             pipe.execute()
     except RedisError as exc:  # a repeat then asks the database, as without Redis; a marker left expires
         log.warning("settled markers not written (%s)", type(exc).__name__)
+
+
+def add_to_pipeline(pipe, markers: list[tuple[str, str | None, int]]) -> None:
+    """The writes of `markers` (key, value or None to delete, TTL) queued on a pipeline the caller executes."""
+    for key, value, ttl_s in markers:
+        if value is None:
+            pipe.delete(_PREFIX + key)
+        else:
+            pipe.set(_PREFIX + key, value, ex=ttl_s)
+
+
+def take_pending(session: Session) -> list[tuple[str, str | None, int]]:
+    """The markers waiting for this commit, taken out of the session: for the caller to send in its own pipeline
+    (app/jobs.py hands the commit's jobs to RQ in one, markers included: one round trip, not two or more)."""
+    return [(key, value, ttl_s) for _, key, value, ttl_s in session.info.pop(_PENDING, None) or ()]
 
 
 @event.listens_for(Session, "after_commit")
 def _write_after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a SAVEPOINT's release: nothing is committed yet
         return
-    pending = session.info.pop(_PENDING, None)
+    pending = session.info.pop(_PENDING, None)  # what app/jobs.py's pipeline has not taken
     if pending:
         _write(pending[0][0], [(key, value, ttl_s) for _, key, value, ttl_s in pending])
 

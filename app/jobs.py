@@ -136,13 +136,18 @@ def hand_over(app: Flask, row_id: int) -> None:
     """Give one outbox row to whatever runs jobs here: RQ, or in-process without Redis."""
     connection = app.extensions["micromall_redis"]
     if connection is not None:
-        # A fresh RQ job id each time: RQ would overwrite a job of the same id, and the row is the real identity.
-        Queue(QUEUE_NAME, connection=connection).enqueue(
-            run_outbox_job, row_id, result_ttl=600, failure_ttl=86400, job_timeout=int(lease(app).total_seconds()))
+        _to_rq(Queue(QUEUE_NAME, connection=connection), app, row_id)
     elif app.config["JOBS_EAGER"]:
         _run_logged(app, row_id)
     else:
         app.extensions["micromall_job_threads"].submit(_run_logged, app, row_id)
+
+
+def _to_rq(rq_queue: Queue, app: Flask, row_id: int, pipeline: Any = None) -> None:
+    """The row as an RQ job; queued on `pipeline` (executed by the caller) when given, else sent now."""
+    # A fresh RQ job id each time: RQ would overwrite a job of the same id, and the row is the real identity.
+    rq_queue.enqueue(run_outbox_job, row_id, result_ttl=600, failure_ttl=86400,
+                     job_timeout=int(lease(app).total_seconds()), pipeline=pipeline)
 
 
 def run_outbox_job(row_id: int) -> str:
@@ -215,13 +220,42 @@ def init_app(app: Flask) -> None:
         app.extensions["micromall_job_threads"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="job")
 
 
-@event.listens_for(Session, "after_commit")
+def _hand_over_in_one_pipeline(session: Session, new_rows: list[tuple[Flask, int]]) -> bool:
+    """With Redis: the commit's rows to RQ and the commit's settled markers (app/fastpath.py) in one pipeline, one
+    round trip (each job was two: RQ's queue registration and the job; the markers one more). False without
+    Redis. A failure leaves every row to the relay and the markers unwritten (a repeat asks the database): one
+    timeout for a frozen Redis, as before."""
+    app = new_rows[0][0]
+    connection = app.extensions["micromall_redis"]
+    if connection is None:
+        return False
+    from app import fastpath
+
+    try:
+        # MULTI/EXEC, as RQ's own enqueue pipelines are: a worker never sees a job half written.
+        with connection.pipeline() as pipe:
+            rq_queue = Queue(QUEUE_NAME, connection=connection)
+            for row_app, row_id in new_rows:
+                _to_rq(rq_queue, row_app, row_id, pipe)
+            fastpath.add_to_pipeline(pipe, fastpath.take_pending(session))
+            pipe.execute()
+    except Exception as exc:
+        log.warning("jobs %s left to the relay: %s: %s", [row_id for _, row_id in new_rows], type(exc).__name__,
+                    exc)
+    return True
+
+
+# insert=True: before app/fastpath.py's own listener, so the markers ride in this commit's pipeline.
+@event.listens_for(Session, "after_commit", insert=True)
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         # SQLAlchemy fires after_commit for a SAVEPOINT's release too (the job key's begin_nested in enqueue): the
         # rows are not committed yet, and a worker that looked now would find nothing to run.
         return
-    for app, row_id in session.info.pop(_NEW_ROWS_KEY, []):
+    new_rows = session.info.pop(_NEW_ROWS_KEY, [])
+    if not new_rows or _hand_over_in_one_pipeline(session, new_rows):
+        return
+    for app, row_id in new_rows:
         try:
             hand_over(app, row_id)
         except Exception as exc:

@@ -1,6 +1,8 @@
 """The order state machine: one transition table, one guarded UPDATE and one event row per change."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -46,22 +48,25 @@ def can_transition(from_status: str, to_status: str) -> bool:
     return S(to_status) in TRANSITIONS[S(from_status)]
 
 
-def transition(order: Order, to: OrderStatus, reason: str, actor: str) -> None:
+def transition(order: Order, to: OrderStatus, reason: str, actor: str, also: dict[str, Any] | None = None) -> None:
     """Move `order` from the status we read to `to`, or raise. The UPDATE is guarded by the status we read, so of
-    two racing transitions exactly one writes; the loser raises ConcurrentTransition and must roll back."""
+    two racing transitions exactly one writes; the loser raises ConcurrentTransition and must roll back. `also`:
+    more columns of the order that change with the transition, written by the same UPDATE (a paid order's
+    promised ready time) rather than by one more."""
     current = S(order.status)
     if to not in TRANSITIONS[current]:
         raise InvalidTransition(order.order_no, current.value, to.value)
     now = utcnow()
+    values = {**(also or {}), "status": to.value, "updated_at": now}
     result = db.session.execute(
         update(Order).where(Order.id == order.id, Order.status == current.value)
-        .values(status=to.value, updated_at=now)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise ConcurrentTransition(order.order_no)
-    set_committed_value(order, "status", to.value)
-    set_committed_value(order, "updated_at", now)
+    for name, value in values.items():
+        set_committed_value(order, name, value)
     db.session.add(OrderEvent(order_id=order.id, from_status=current.value, to_status=to.value, reason=reason,
                               actor=actor, created_at=now))
     db.session.flush()

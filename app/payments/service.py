@@ -3,20 +3,21 @@ notification or from a query), exactly once, including a payment that arrives af
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app import jobs
 from app.catalog.stock import InsufficientStock, order_lines, reserve
 from app.errors import Conflict, UpstreamUnavailable
 from app.extensions import db
-from app.models import Customer, Order, OrderStatus, Payment, utcnow
+from app.models import Customer, Order, OrderStatus, Payment, StorePromise, utcnow
 from app.orders.state import transition
 from app.payments.gateway import GatewayError, Transaction, gateway
+from app.promises.terms import Terms, promised_ready_at, terms_from
 from app.uow import commit_before_calling_wechat, record_after_rollback
 
 log = logging.getLogger(__name__)
@@ -96,14 +97,39 @@ def check_transaction(transaction: Transaction, order: Order | None) -> str | No
     return None
 
 
-def apply_paid_transaction(order: Order, transaction: Transaction, source: str) -> str:
+@dataclass(frozen=True)
+class ToPay:
+    """An order being paid with what applying its payment reads: its payment row and its store's promise terms."""
+    order: Order
+    payment: Payment | None
+    terms: Terms
+
+
+def order_to_pay(out_trade_no: str) -> ToPay | None:
+    """The order of `out_trade_no` with its payment and its store's terms, in one SELECT (three were: the order,
+    then apply_paid_transaction's payment and the promise's terms, each a round trip). The same transaction's
+    snapshot as three reads, so the same rows."""
+    row = db.session.execute(
+        select(Order, Payment, StorePromise)
+        .outerjoin(Payment, Payment.order_id == Order.id)
+        .outerjoin(StorePromise, StorePromise.store_id == Order.store_id)
+        .where(Order.order_no == out_trade_no)
+    ).first()
+    return None if row is None else ToPay(row[0], row[1], terms_from(row[2]))
+
+
+def apply_paid_transaction(order: Order, transaction: Transaction, source: str, known: ToPay | None = None) -> str:
     """Record a checked SUCCESS transaction against its order, once. Returns the outcome; the caller commits.
+    `known`: the order's payment and terms as order_to_pay() read them (else they are read here).
 
     - pending_payment -> paid.
     - cancelled (a late payment): paid again if its stock can be taken again, else refunding (automatic refund).
     - already recorded with this transaction_id: a repeat, nothing changes.
     """
-    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if known is not None:
+        payment, terms = known.payment, known.terms
+    else:
+        payment, terms = db.session.scalar(select(Payment).where(Payment.order_id == order.id)), None
     if payment is not None and payment.transaction_id == transaction.transaction_id:
         return "repeat"
     if payment is not None and payment.transaction_id:
@@ -113,11 +139,12 @@ def apply_paid_transaction(order: Order, transaction: Transaction, source: str) 
     payment = _record_transaction(order, payment, transaction)
     actor = f"wechatpay:{source}"
     if order.status == S.PENDING_PAYMENT.value:
-        transition(order, S.PAID, "payment_received", actor)
-        _on_paid(order)
+        # The promised ready time is written by the transition's own UPDATE, not by one more.
+        transition(order, S.PAID, "payment_received", actor, also=_promise(order, terms))
+        _on_paid(order, payment.paid_at)
         return "applied"
     if order.status == S.CANCELLED.value:
-        return _apply_late_payment(order, actor)
+        return _apply_late_payment(order, actor, payment.paid_at, terms)
     log.warning("payment for order %s in status %s recorded without a transition", order.order_no, order.status)
     return f"recorded_in_{order.status}"
 
@@ -135,7 +162,7 @@ def _record_transaction(order: Order, payment: Payment | None, transaction: Tran
     return payment
 
 
-def _apply_late_payment(order: Order, actor: str) -> str:
+def _apply_late_payment(order: Order, actor: str, paid_at: datetime, terms: Terms | None) -> str:
     try:
         with db.session.begin_nested():
             reserve(order.store_id, order_lines(order))
@@ -145,22 +172,24 @@ def _apply_late_payment(order: Order, actor: str) -> str:
         transition(order, S.REFUNDING, "late_payment_no_stock", actor)
         start_refund(order, "late_payment_no_stock", actor, already_refunding=True)
         return "late_refunded"
-    db.session.execute(Order.__table__.update().where(Order.__table__.c.id == order.id).values(stock_reserved=True))
-    set_committed_value(order, "stock_reserved", True)
-    transition(order, S.PAID, "late_payment_rereserved", actor)
-    _on_paid(order)
+    transition(order, S.PAID, "late_payment_rereserved", actor, also={"stock_reserved": True, **_promise(order, terms)})
+    _on_paid(order, paid_at)
     return "late_paid"
 
 
-def _on_paid(order: Order) -> None:
-    """What follows a payment, in the same transaction: the pickup code, the coupon spent, the promised ready time;
-    after the commit: the customer's message."""
+def _promise(order: Order, terms: Terms | None) -> dict[str, datetime]:
+    """The promised ready time of an order being paid now, as a column of the transition's UPDATE."""
+    return {"promised_ready_at": promised_ready_at(order, utcnow(), terms)}
+
+
+def _on_paid(order: Order, paid_at: datetime) -> None:
+    """What follows a payment, in the same transaction (the promised ready time came with the transition): the
+    pickup code, valid from `paid_at`, the payment's time; the coupon spent; after the commit: the customer's
+    message."""
     from app.coupons.wallet import use_for_order
     from app.notifications.sending import enqueue_order_notification
     from app.pickup.codes import issue_for_order
-    from app.promises.terms import promise
 
-    issue_for_order(order)
+    issue_for_order(order, paid_at)
     use_for_order(order)
-    promise(order, utcnow())
     enqueue_order_notification(order, "paid")

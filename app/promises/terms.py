@@ -53,7 +53,11 @@ def parse_busy_windows(text: str) -> tuple[tuple[int, int, int], ...]:
 
 
 def terms_of(store_id: int) -> Terms:
-    row = db.session.get(StorePromise, store_id)
+    return terms_from(db.session.get(StorePromise, store_id))
+
+
+def terms_from(row: StorePromise | None) -> Terms:
+    """The terms a store's row holds (read by the caller, e.g. joined to the order being paid); None: defaults."""
     if row is None:
         return Terms(DEFAULT_PREP_MINUTES, (), DEFAULT_GRACE_MINUTES, DEFAULT_COMPENSATION_FEN)
     return Terms(row.prep_minutes, parse_busy_windows(row.busy_windows), row.grace_minutes, row.compensation_fen)
@@ -102,11 +106,11 @@ def check_pickup_at(store: Store, pickup_at: datetime, now: datetime | None = No
     return max(pickup_at, now).astimezone(timezone.utc)  # kept and shown in UTC like every stored time
 
 
-def promise(order: Order, paid_at: datetime) -> None:
-    """Set the promised ready time of an order being paid: the later of payment plus the preparation time at that
-    hour and the pickup time the customer chose. In the caller's transaction."""
-    minutes = terms_of(order.store_id).prep_at(local_now(current_app.config["STORE_TIMEZONE"], paid_at))
-    ready_by = paid_at + timedelta(minutes=minutes)
+def promised_ready_at(order: Order, paid_at: datetime, terms: Terms | None = None) -> datetime:
+    """When an order being paid is promised ready: the later of payment plus the preparation time at that hour
+    and the pickup time the customer chose. `terms`: the store's, if the caller has read them already."""
+    terms = terms or terms_of(order.store_id)
+    ready_by = paid_at + timedelta(minutes=terms.prep_at(local_now(current_app.config["STORE_TIMEZONE"], paid_at)))
     if order.pickup_at is not None and order.pickup_at > ready_by:
         ready_by = order.pickup_at
-    order.promised_ready_at = ready_by
+    return ready_by

@@ -1,4 +1,5 @@
 """Payment notifications: applied once however often they come; every forgery or mismatch changes nothing."""
+import json
 from datetime import timedelta
 
 import pytest
@@ -167,3 +168,38 @@ def test_a_customer_cancel_that_finds_the_order_paid_at_wechat_takes_the_late_pa
     drain_jobs(app)
     wait_for(lambda: order(placed.order_no).status == "paid", what="the late payment found by the close")
     assert order(placed.order_no).events[-1].actor == "wechatpay:query"
+
+
+def test_a_pickup_code_collision_draws_again_inside_the_notifications_unit(client, placed, notifier, app_ctx,
+                                                                           monkeypatch):
+    """The code is inserted unless its key is taken (no SAVEPOINT): a taken code leaves the unit going on, and the
+    next draw is the order's code."""
+    from app.models import PickupCode
+    from app.pickup import codes
+    from tests import factories
+
+    assert notifier.post(notifier.body(notifier.resource(placed.order_no, placed.total_fen))).status_code == 204
+    first = db.session.query(PickupCode).one()
+    other = client.post("/api/v1/orders", headers=factories.login(client, "bob"), json={
+        "store_id": placed.store_id, "items": [{"sku_id": placed.sku_id, "quantity": 1}]}).get_json()
+    draws = iter([first.code, "000000000042"])
+    monkeypatch.setattr(codes, "_draw", lambda: next(draws))
+    body = notifier.body(notifier.resource(other["order_no"], other["total_fen"]))
+    assert notifier.post(body).status_code == 204
+    paid = order(other["order_no"])
+    assert paid.status == "paid" and paid.promised_ready_at is not None and paid_events(other["order_no"]) == 1
+    assert db.session.query(PickupCode).filter_by(order_id=paid.id).one().code == "000000000042"
+    assert db.session.query(PickupCode).filter_by(code=first.code).one().order_id == first.order_id
+    assert db.session.get(PaymentNotification, json.loads(body)["id"]).outcome == "applied"
+
+
+def test_another_event_type_is_recorded_by_its_claim_alone(placed, notifier, app_ctx):
+    from tests.perf.conftest import counting
+
+    body = notifier.body(notifier.resource(placed.order_no, placed.total_fen), event_type="TRANSACTION.CLOSED")
+    db.session.commit()
+    with counting() as seen:
+        assert notifier.post(body).status_code == 204
+    assert len(seen) == 1  # the claim, with the outcome it has: nothing to update
+    assert db.session.get(PaymentNotification, json.loads(body)["id"]).outcome == "ignored:TRANSACTION.CLOSED"
+    assert order(placed.order_no).status == "pending_payment"

@@ -29,13 +29,15 @@ EXPECTED: dict[str, dict[str, int]] = {
     # and neither the token's read nor the customer's refresh is needed: 10 (11 with an Idempotency-Key: the
     # earlier order with that key, after the lock). SQLite (no cache): as the first.
     "placement_warm_token": {"sqlite": 12, "mariadb": 10},
-    # INSERT the notification id (the dedup; it opens the transaction, so no SAVEPOINT); the order; its payment;
-    # INSERT payment; UPDATE order status (guarded); INSERT event; pickup code?; payments.paid_at; SAVEPOINT,
-    # INSERT code, RELEASE; the store's promise; UPDATE promised_ready_at; INSERT outbox job (its dedup key by
-    # ON DUPLICATE KEY / ON CONFLICT, no SAVEPOINT); UPDATE the notification's outcome by id. SQLite adds the eager
-    # job (15: claim, order, customer, code, payment, refunds, items, events, code, follower, INSERT/UPDATE
-    # notification_log, grant, finish).
-    "notify_first": {"sqlite": 30, "mariadb": 15},
+    # INSERT the notification id (the dedup; it opens the transaction, so no SAVEPOINT; with the outcome it is
+    # expected to have, "applied", so no UPDATE of it at the end unless it turned out otherwise); the order with its
+    # payment and its store's promise terms (one SELECT, outer joins); INSERT payment; UPDATE order status (guarded)
+    # and promised_ready_at, one UPDATE; INSERT event; INSERT code (no read first, no SAVEPOINT: a taken unique key
+    # is a no-op, by ON DUPLICATE KEY / ON CONFLICT, and only then is the order's code read or a code drawn again;
+    # its paid_at is the payment's, in hand); INSERT outbox job (its dedup key by ON DUPLICATE KEY / ON CONFLICT).
+    # SQLite adds the eager job (15: claim, order, customer, code, payment, refunds, items, events, code, follower,
+    # INSERT/UPDATE notification_log, grant, finish).
+    "notify_first": {"sqlite": 22, "mariadb": 7},
     # MariaDB: none, the committed outcome is answered from Redis (app/fastpath.py). SQLite (no Redis): INSERT the
     # notification id (a duplicate key), the stored notification.
     "notify_repeat": {"sqlite": 2, "mariadb": 0},

@@ -37,10 +37,11 @@ def test_codes_are_unique_and_a_collision_draws_again(shop, paid_order, app_ctx,
     order = db.session.get(Order, paid_order(shop, "bob").order_id)
     db.session.delete(db.session.query(PickupCode).filter_by(order_id=order.id).one())
     db.session.flush()
-    draws = iter([first.code, first.code, "000000000042"])
+    draws = iter([first.code, first.code, "000000000042", "000000000043"])
     monkeypatch.setattr(codes, "_draw", lambda: next(draws))
     assert issue_for_order(order).code == "000000000042"
-    assert issue_for_order(order).code == "000000000042"  # again: the same code, not a second one
+    # Again: the same code, not a second one (the fresh draw's INSERT finds the order's code by its unique key).
+    assert issue_for_order(order).code == "000000000042"
     db.session.commit()
     assert db.session.query(PickupCode).filter_by(order_id=order.id).count() == 1
 

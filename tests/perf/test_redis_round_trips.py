@@ -1,0 +1,44 @@
+"""Regression guard that times nothing: the Redis round trips of a payment notification's first application
+(MariaDB runs with Redis; SQLite without). Before its claim, the settled marker asked (a repeat is answered from
+it); after its commit, one pipeline: the follow-up job handed to RQ (its queue registration and the job) and the
+settled marker written (app/jobs.py, app/fastpath.py). They were three round trips after the commit."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis.connection
+from rq.utils import get_version
+
+from app.extensions import db, redis_client
+from tests.conftest import mariadb_only
+
+
+@contextmanager
+def redis_round_trips() -> Iterator[list[bytes]]:
+    """The commands (a pipeline's, joined) of each round trip to Redis inside the block, from any thread."""
+    sent: list[bytes] = []
+    original = redis.connection.Connection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        sent.append(command if isinstance(command, bytes) else b"".join(bytes(c) for c in command))
+        return original(self, command, check_health)
+
+    redis.connection.Connection.send_packed_command = spy
+    try:
+        yield sent
+    finally:
+        redis.connection.Connection.send_packed_command = original
+
+
+@mariadb_only
+def test_a_first_payment_notification_makes_two_redis_round_trips(placed, notifier, app_ctx, backend):
+    get_version(redis_client())  # RQ asks the server's version once per connection object: not per request
+    body = notifier.body(notifier.resource(placed.order_no, placed.total_fen))
+    db.session.commit()
+    with redis_round_trips() as sent:
+        assert notifier.post(body).status_code == 204
+    assert len(sent) == 2, sent
+    assert sent[0].startswith(b"*2\r\n$3\r\nGET\r\n")  # the settled marker, before the claim
+    for part in (b"MULTI", b"SADD", b"rq:job:", b"RPUSH", b"micromall:settled:payment_notifications:", b"EXEC"):
+        assert part in sent[1], part
