@@ -34,7 +34,7 @@ from app.orders.state import ConcurrentTransition, transition
 from app.pickup.codes import normalize_code
 from app.pickup.qr import QrTokenError, check_qr_token_live, qr_token_hash
 from app.pickup.shipping import report_job
-from app.ratelimit import give_back, pickup_limits, take
+from app.ratelimit import give_back, pickup_limits, take, take_unless_settled
 from app.uow import read_again_after_losing_a_race, record_after_rollback
 
 REDEEMABLE = (OrderStatus.PAID.value, OrderStatus.READY.value)
@@ -73,19 +73,27 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
     seat_id, store_id = seat.id, seat.store_id
     via = "qr" if qr_token is not None else "code"
     limits = pickup_limits(seat_id, store_id, client_addr)
+    ticket = _ticket(code, qr_token)
     try:
-        ticket = take(limits, ticket=_ticket(code, qr_token))
+        if action == "redeem":
+            # The limits and what a handover of this code left in Redis, in one round trip; a marker found takes no
+            # slot. Another store's marker says nothing here: that attempt takes its slot and goes on as any other.
+            marker = take_unless_settled(limits, ticket, fastpath.redis_key(f"pickup:{ticket}"))
+            settled = json.loads(marker) if marker else None
+            if settled is not None and settled["store_id"] != store_id:
+                settled = None
+                take(limits, ticket=ticket)
+        else:
+            settled = None
+            take(limits, ticket=ticket)
     except RateLimited:
         with record_after_rollback():
             _log(seat_id, store_id, action, via, None, "rate_limited")
         raise
-    if action == "redeem":
-        settled = _settled(ticket, store_id)
-        if settled is not None:  # a repeat scan of a code this store handed over: no transaction but the log's
-            give_back(limits, ticket)
-            with record_after_rollback():
-                _log(seat_id, store_id, action, via, settled["order_id"], "already_redeemed")
-            raise _already_redeemed(settled["redeemed_at"], settled["redeemed_by"]).error
+    if settled is not None:  # a repeat scan of a code this store handed over: no transaction but the log's
+        with record_after_rollback():
+            _log(seat_id, store_id, action, via, settled["order_id"], "already_redeemed")
+        raise _already_redeemed(settled["redeemed_at"], settled["redeemed_by"]).error
     try:
         pickup, rule = _find(code, qr_token, with_rule=action == "redeem")
         if pickup.code.store_id != store_id:
@@ -121,13 +129,6 @@ def _ticket(code: str | None, qr_token: str | None) -> str:
     tried = f"qr:{qr_token}" if qr_token is not None else f"code:{normalize_code(code or '') or code}"
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, tried.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _settled(ticket: str, store_id: int) -> dict | None:
-    """What a handover of this code (or QR token) left in Redis (app/fastpath.py), if it was at this store."""
-    marker = fastpath.recall(f"pickup:{ticket}")
-    settled = json.loads(marker) if marker else None
-    return settled if settled and settled["store_id"] == store_id else None
 
 
 def _remember_redeemed(pickup: Pickup, ticket: str, by_qr: bool) -> None:
