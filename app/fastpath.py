@@ -21,6 +21,11 @@ _PREFIX = "micromall:settled:"
 _PENDING = "micromall_settled_pending"
 
 
+def redis_key(key: str) -> str:
+    """The Redis key of the marker `key`, for a script that reads it (app/ratelimit.take_unless_settled)."""
+    return _PREFIX + key
+
+
 def recall(key: str) -> str | None:
     """The marker's value, or None when there is none (or Redis cannot say)."""
     redis = redis_client()

@@ -8,6 +8,7 @@ that causes it, so a job whose change committed is never lost, whatever dies whe
   over when its `available_at` passes; a row left `running` by a killed worker is handed over again the same way.
 - A worker runs `run_outbox_job(row_id)`: it marks the row running, calls the function in its own app context (own
   session, one commit), then marks it done, or schedules the next retry, or failed after the last one.
+- `enqueue_all([Job(...), ...])` adds several keyed jobs in one INSERT (one round trip where each was one).
 - `job_id` is a de-duplication key, unique in the table while the job waits or runs: a second enqueue of the same
   key is a no-op, atomically (the database's unique index), and the key is released when the job is done or failed,
   so a failed job never blocks the next one.
@@ -23,7 +24,8 @@ import importlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, current_app, has_app_context
@@ -77,19 +79,33 @@ def resolve(target: str) -> Callable[..., Any]:
         raise JobNotRegistered(f"{target} is not a registered job (decorate it with @jobs.job)") from None
 
 
-def enqueue(func: Callable[..., Any] | str, *args: Any, job_id: str | None = None,
-            retries: tuple[int, ...] = ()) -> int | None:
-    """Add the job `func(*args)` to the outbox in the current transaction; it runs after the commit (never if the
-    transaction rolls back). Returns the row id, or None when a job with the same `job_id` already waits or runs.
-    A string "module:function" is accepted while older callers are converted; it must name a registered job."""
+@dataclass(frozen=True)
+class Job:
+    """One keyed job for enqueue_all: what enqueue(func, *args, job_id=..., retries=...) is given."""
+    func: Callable[..., Any] | str
+    args: tuple[Any, ...]
+    job_id: str
+    retries: tuple[int, ...] = ()
+
+
+def _row_values(func: Callable[..., Any] | str, args: tuple[Any, ...], job_id: str | None,
+                retries: tuple[int, ...], available_at: datetime) -> dict[str, Any]:
     target = func if isinstance(func, str) else target_of(func)
     resolve(target)
     json_args = json.dumps(list(args))
     if json.loads(json_args) != list(args):
         raise TypeError(f"job arguments must be JSON values (ids, short strings): {args!r}")
+    return dict(target=target, args=json_args, dedup_key=job_id, retries=json.dumps(list(retries)),
+                status=JobStatus.PENDING, available_at=available_at, request_id=request_id_var.get())
+
+
+def enqueue(func: Callable[..., Any] | str, *args: Any, job_id: str | None = None,
+            retries: tuple[int, ...] = ()) -> int | None:
+    """Add the job `func(*args)` to the outbox in the current transaction; it runs after the commit (never if the
+    transaction rolls back). Returns the row id, or None when a job with the same `job_id` already waits or runs.
+    A string "module:function" is accepted while older callers are converted; it must name a registered job."""
+    values = _row_values(func, args, job_id, retries, utcnow() + lease())
     session = db.session()
-    values = dict(target=target, args=json_args, dedup_key=job_id, retries=json.dumps(list(retries)),
-                  status=JobStatus.PENDING, available_at=utcnow() + lease(), request_id=request_id_var.get())
     if job_id is None:
         row = OutboxJob(**values)
         session.add(row)
@@ -100,8 +116,55 @@ def enqueue(func: Callable[..., Any] | str, *args: Any, job_id: str | None = Non
         row_id = _insert_unless_queued(session, values)
         if row_id is None:
             return None  # the same job already waits or runs: it will see this change too
-    session.info.setdefault(_NEW_ROWS_KEY, []).append((current_app._get_current_object(), row_id))
+    _hand_over_after_commit(session, [row_id])
     return row_id
+
+
+def enqueue_all(calls: list[Job]) -> list[int | None]:
+    """enqueue() of each keyed job, in one INSERT where the database returns what it inserted (MariaDB >= 10.5 and
+    SQLite >= 3.35: INSERT … RETURNING); elsewhere one enqueue() after another. Returns the row ids in order,
+    None for a job whose key already waits or runs (or comes twice in `calls`: the first one counts)."""
+    session = db.session()
+    dialect = session.get_bind().dialect
+    if len(calls) < 2 or dialect.name not in ("mysql", "mariadb", "sqlite") or not dialect.insert_returning:
+        return [enqueue(c.func, *c.args, job_id=c.job_id, retries=c.retries) for c in calls]
+    # One available_at for the whole batch: a row returned with another one is not ours (below).
+    available_at = utcnow() + lease()
+    first: dict[str, dict[str, Any]] = {}
+    for c in calls:
+        first.setdefault(c.job_id, _row_values(c.func, c.args, c.job_id, c.retries, available_at))
+    session.flush()  # anything else pending fails here, on its own, not as a duplicate job
+    inserted = _insert_all_unless_queued(session, list(first.values()), available_at)
+    ids: list[int | None] = []
+    for c in calls:
+        ids.append(inserted.pop(c.job_id, None))  # popped: a key given twice gets its id once
+    _hand_over_after_commit(session, [row_id for row_id in ids if row_id is not None])
+    return ids
+
+
+def _hand_over_after_commit(session: Session, row_ids: list[int | None]) -> None:
+    if row_ids:
+        app = current_app._get_current_object()
+        session.info.setdefault(_NEW_ROWS_KEY, []).extend((app, row_id) for row_id in row_ids)
+
+
+def _insert_all_unless_queued(session: Session, rows: list[dict[str, Any]], available_at: datetime) -> dict[str, int]:
+    """One INSERT of rows with distinct keys, each skipped when its key is taken, as _insert_unless_queued does one
+    (same locking); {key: id} of the rows inserted. SQLite's RETURNING gives only the rows inserted. MariaDB's gives
+    a duplicate's existing row too, whose available_at is not the batch's: the existing row was written by another
+    statement at another microsecond (were it ever the same one, the job would be handed over once more, which
+    every job allows: the module's docstring)."""
+    table = OutboxJob.__table__
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).values(rows).on_conflict_do_nothing(index_elements=[table.c.dedup_key])
+    else:
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement = mysql_insert(table).values(rows).on_duplicate_key_update(dedup_key=table.c.dedup_key)
+    returned = session.execute(statement.returning(table.c.id, table.c.dedup_key, table.c.available_at))
+    return {key: row_id for row_id, key, at in returned if at == available_at}
 
 
 def _insert_unless_queued(session: Session, values: dict[str, Any]) -> int | None:
@@ -148,6 +211,12 @@ def _to_rq(rq_queue: Queue, app: Flask, row_id: int, pipeline: Any = None) -> No
     # A fresh RQ job id each time: RQ would overwrite a job of the same id, and the row is the real identity.
     rq_queue.enqueue(run_outbox_job, row_id, result_ttl=600, failure_ttl=86400,
                      job_timeout=int(lease(app).total_seconds()), pipeline=pipeline)
+
+
+def hand_over_all(app: Flask, row_ids: list[int]) -> None:
+    """hand_over() of each row: a commit's rows when its one pipeline (_hand_over_in_one_pipeline) was not used."""
+    for row_id in row_ids:
+        hand_over(app, row_id)
 
 
 def run_outbox_job(row_id: int) -> str:
@@ -255,14 +324,16 @@ def _after_commit(session: Session) -> None:
     new_rows = session.info.pop(_NEW_ROWS_KEY, [])
     if not new_rows or _hand_over_in_one_pipeline(session, new_rows):
         return
+    by_app: dict[Flask, list[int]] = {}
     for app, row_id in new_rows:
+        by_app.setdefault(app, []).append(row_id)
+    for app, row_ids in by_app.items():
         try:
-            hand_over(app, row_id)
+            hand_over_all(app, row_ids)
         except Exception as exc:
             # The rows are committed: the relay hands them over once their available_at passes. The rest of this
             # commit's rows are left to it too, so a frozen Redis costs the request one timeout, not one per job.
-            log.warning("job %s and the next ones left to the relay: %s: %s", row_id, type(exc).__name__, exc)
-            break
+            log.warning("jobs %s left to the relay: %s: %s", row_ids, type(exc).__name__, exc)
 
 
 @event.listens_for(Session, "after_soft_rollback")

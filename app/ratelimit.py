@@ -44,6 +44,31 @@ for i, key in ipairs(KEYS) do
 end
 return '0'
 """
+# _TAKE, for an attempt that may be settled already: its last key is the settled marker (app/fastpath.py). When the
+# limits allow the attempt and the marker exists, no slot is taken and the marker comes back ('settled:' .. value),
+# so that the caller answers from it without a give-back: one round trip where take, marker and give-back were three.
+_TAKE_UNLESS_SETTLED = """
+local now = tonumber(ARGV[1])
+local limits = #KEYS - 1
+local wait = 0
+for i = 1, limits do
+  local key, limit, window = KEYS[i], tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count >= limit and not redis.call('ZSCORE', key, ARGV[2]) then
+    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
+end
+if wait > 0 then return tostring(wait) end
+local settled = redis.call('GET', KEYS[limits + 1])
+if settled then return 'settled:' .. settled end
+for i = 1, limits do
+  redis.call('ZADD', KEYS[i], now, ARGV[2])
+  redis.call('EXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 + 2 * i])))
+end
+return '0'
+"""
 _fallback_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
@@ -74,26 +99,49 @@ def take(limits: tuple[Limit, ...], what: str = "failed attempts", ticket: str |
     """Reserve one attempt in every limit; RateLimited (429, Retry-After) when any is full. Returns the ticket to
     give back if the attempt does not count as a failure. A `ticket` already holding a slot in a limit (the same
     attempt again, or still in flight) takes no second one there."""
-    ticket, now = ticket or uuid.uuid4().hex, time.time()
+    ticket, _ = _take(limits, what, ticket or uuid.uuid4().hex, None)
+    return ticket
+
+
+def take_unless_settled(limits: tuple[Limit, ...], ticket: str, marker_key: str,
+                        what: str = "failed attempts") -> str | None:
+    """take(), in the same round trip as a look at the Redis key `marker_key` (a settled marker, app/fastpath.py):
+    RateLimited as take() when a limit is full; else the marker's value when it exists, with no slot taken (nothing
+    to give back); else None, with the slot taken as take() does. Without Redis: take() in this process, None."""
+    return _take(limits, what, ticket, marker_key)[1]
+
+
+def _take(limits: tuple[Limit, ...], what: str, ticket: str, marker_key: str | None) -> tuple[str, str | None]:
+    now = time.time()
     redis = redis_client()
-    wait = None
+    wait, settled = None, None
     if redis is not None:
-        script = redis.register_script(_TAKE)
+        keys = [_PREFIX + l.key for l in limits]
+        if marker_key is not None:
+            script, keys = redis.register_script(_TAKE_UNLESS_SETTLED), keys + [marker_key]
+        else:
+            script = redis.register_script(_TAKE)
         args: list[object] = [f"{now:.6f}", ticket]
         for limit in limits:
             args += [limit.limit, limit.window_s]
         try:
-            wait = float(script(keys=[_PREFIX + l.key for l in limits], args=args))
+            answer = script(keys=keys, args=args)
         except RedisError as exc:
             # Degraded, not down: each process counts on its own until Redis is back (a guesser gains at most
             # the number of web processes times the limit meanwhile).
             log.warning("rate limits per process, Redis unavailable: %s", type(exc).__name__)
+        else:
+            answer = answer.decode() if isinstance(answer, bytes) else answer
+            if answer.startswith("settled:"):
+                wait, settled = 0.0, answer[len("settled:"):]
+            else:
+                wait = float(answer)
     if wait is None:
         wait = _take_in_process(limits, ticket, now)
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
         raise RateLimited(f"Too many {what}; try again in {retry_after} seconds.", retry_after)
-    return ticket
+    return ticket, settled
 
 
 def give_back(limits: tuple[Limit, ...], ticket: str) -> None:

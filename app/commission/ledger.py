@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -57,10 +58,16 @@ def amount_paid(order: Order) -> int:
     return paid if paid is not None else order.total_fen
 
 
-def earn_for_handover(order: Order, redeemer: StaffSeat, now: datetime) -> list[CommissionEntry]:
+_UNREAD: Any = object()
+
+
+def earn_for_handover(order: Order, redeemer: StaffSeat, now: datetime,
+                      rule: CommissionRule | None = _UNREAD) -> list[CommissionEntry]:
     """Handover hook (inside the handover's transaction). A seat disabled before the handover earns nothing from
-    it; what it earned before stays."""
-    rule = db.session.get(CommissionRule, order.store_id)
+    it; what it earned before stays. `rule`: the order's store's rule as the caller already read it in this
+    transaction (None: the store has none), so that it is not read again."""
+    if rule is _UNREAD:
+        rule = db.session.get(CommissionRule, order.store_id)
     if rule is None:
         return []
     written = []

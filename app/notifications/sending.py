@@ -39,10 +39,15 @@ class NotificationRetry(Exception):
 
 def enqueue_order_notification(order: Order, kind: str) -> None:
     """Send the `kind` notification of `order` after the current transaction commits."""
+    job = order_notification_job(order, kind)
+    jobs.enqueue(job.func, *job.args, job_id=job.job_id, retries=job.retries)
+
+
+def order_notification_job(order: Order, kind: str) -> jobs.Job:
+    """The job enqueue_order_notification enqueues, for jobs.enqueue_all with others."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}; one of {KINDS}")
-    jobs.enqueue(send_order_notification, order.id, kind,
-                 job_id=f"notify-{order.id}-{kind}", retries=RETRIES_S)
+    return jobs.Job(send_order_notification, (order.id, kind), f"notify-{order.id}-{kind}", RETRIES_S)
 
 
 @jobs.job

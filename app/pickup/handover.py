@@ -20,18 +20,21 @@ from typing import Callable
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import fastpath, jobs
 from app.commission.ledger import earn_for_handover
 from app.errors import ApiError, Conflict, NotFound, RateLimited, invalid_field
 from app.extensions import db
-from app.models import Order, OrderStatus, PickupAttempt, PickupCode, ShippingReport, StaffSeat, utcnow
-from app.notifications.sending import enqueue_order_notification
+from app.models import (CommissionRule, Customer, Order, OrderStatus, PickupAttempt, PickupCode, ShippingReport,
+                        StaffSeat, utcnow)
+from app.notifications.sending import enqueue_order_notification, order_notification_job
 from app.orders.state import ConcurrentTransition, transition
 from app.pickup.codes import normalize_code
-from app.pickup.qr import QrTokenError, pickup_for_qr_token
-from app.pickup.shipping import enqueue_report
-from app.ratelimit import give_back, pickup_limits, take
+from app.pickup.qr import QrTokenError, check_qr_token_live, qr_token_hash
+from app.pickup.shipping import report_job
+from app.ratelimit import give_back, pickup_limits, take, take_unless_settled
 from app.uow import read_again_after_losing_a_race, record_after_rollback
 
 REDEEMABLE = (OrderStatus.PAID.value, OrderStatus.READY.value)
@@ -58,39 +61,47 @@ class _Failed(Exception):
 
 def lookup(seat: StaffSeat, code: str | None, qr_token: str | None, client_addr: str | None = None) -> Pickup:
     """The preview: the pickup of this store that the code or token names, whatever its state."""
-    return _attempt(seat, "lookup", code, qr_token, lambda pickup: pickup, client_addr)
+    return _attempt(seat, "lookup", code, qr_token, lambda pickup, rule: pickup, client_addr)
 
 
 def redeem(seat: StaffSeat, code: str | None, qr_token: str | None, client_addr: str | None = None) -> Pickup:
-    return _attempt(seat, "redeem", code, qr_token, lambda pickup: _hand_over(seat, pickup), client_addr)
+    return _attempt(seat, "redeem", code, qr_token, lambda pickup, rule: _hand_over(seat, pickup, rule), client_addr)
 
 
 def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | None,
-             act: Callable[[Pickup], Pickup], client_addr: str | None = None) -> Pickup:
+             act: Callable[[Pickup, CommissionRule | None], Pickup], client_addr: str | None = None) -> Pickup:
     seat_id, store_id = seat.id, seat.store_id
     via = "qr" if qr_token is not None else "code"
     limits = pickup_limits(seat_id, store_id, client_addr)
+    ticket = _ticket(code, qr_token)
     try:
-        ticket = take(limits, ticket=_ticket(code, qr_token))
+        if action == "redeem":
+            # The limits and what a handover of this code left in Redis, in one round trip; a marker found takes no
+            # slot. Another store's marker says nothing here: that attempt takes its slot and goes on as any other.
+            marker = take_unless_settled(limits, ticket, fastpath.redis_key(f"pickup:{ticket}"))
+            settled = json.loads(marker) if marker else None
+            if settled is not None and settled["store_id"] != store_id:
+                settled = None
+                take(limits, ticket=ticket)
+        else:
+            settled = None
+            take(limits, ticket=ticket)
     except RateLimited:
         with record_after_rollback():
             _log(seat_id, store_id, action, via, None, "rate_limited")
         raise
-    if action == "redeem":
-        settled = _settled(ticket, store_id)
-        if settled is not None:  # a repeat scan of a code this store handed over: no transaction but the log's
-            give_back(limits, ticket)
-            with record_after_rollback():
-                _log(seat_id, store_id, action, via, settled["order_id"], "already_redeemed")
-            raise _already_redeemed(settled["redeemed_at"], settled["redeemed_by"]).error
+    if settled is not None:  # a repeat scan of a code this store handed over: no transaction but the log's
+        with record_after_rollback():
+            _log(seat_id, store_id, action, via, settled["order_id"], "already_redeemed")
+        raise _already_redeemed(settled["redeemed_at"], settled["redeemed_by"]).error
     try:
-        pickup = _find(code, qr_token)
+        pickup, rule = _find(code, qr_token, with_rule=action == "redeem")
         if pickup.code.store_id != store_id:
             # Logged as what it is, answered as an unknown code (or token): nothing about the order goes back,
             # not even that the code is live at another store.
             unknown = _qr_failure(QrTokenError("invalid")) if qr_token is not None else _not_found()
             raise _Failed("wrong_store", unknown.error, pickup.order.id)
-        result = act(pickup)
+        result = act(pickup, rule)
     except _Failed as failed:
         outcome, error, order_id = failed.outcome, failed.error, failed.order_id
     except ApiError as exc:  # bad input, or a race we could not settle: logged, never counted as a guess
@@ -118,13 +129,6 @@ def _ticket(code: str | None, qr_token: str | None) -> str:
     tried = f"qr:{qr_token}" if qr_token is not None else f"code:{normalize_code(code or '') or code}"
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, tried.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _settled(ticket: str, store_id: int) -> dict | None:
-    """What a handover of this code (or QR token) left in Redis (app/fastpath.py), if it was at this store."""
-    marker = fastpath.recall(f"pickup:{ticket}")
-    settled = json.loads(marker) if marker else None
-    return settled if settled and settled["store_id"] == store_id else None
 
 
 def _remember_redeemed(pickup: Pickup, ticket: str, by_qr: bool) -> None:
@@ -156,21 +160,35 @@ def _qr_failure(exc: QrTokenError) -> _Failed:
     return _Failed(f"qr_token_{exc.reason}", ApiError(message, code=f"qr_token_{exc.reason}"))
 
 
-def _find(code: str | None, qr_token: str | None) -> Pickup:
+def _find(code: str | None, qr_token: str | None, with_rule: bool) -> tuple[Pickup, CommissionRule | None]:
+    """The pickup the code or token names, in one statement with all that the attempt and its answer read: the
+    order with its lines, its customer (the answer's masked phone) and, `with_rule`, the commission rule of the
+    order's store (None: it has none), which a handover needs. Reading the rule here rather than at the handover
+    changes nothing it sees: on MariaDB every plain read of a transaction sees the snapshot of its first (the
+    seat's), and SQLite's transaction is serializable."""
     if qr_token is not None:
         try:
-            pickup = pickup_for_qr_token(qr_token)
+            where = PickupCode.qr_token_hash == qr_token_hash(qr_token)
         except QrTokenError as exc:
             raise _qr_failure(exc) from None
-        return Pickup(pickup, db.session.get(Order, pickup.order_id))
-    digits = normalize_code(code or "")
-    if digits is None:
-        raise invalid_field("code", "must be the 12 digits of a pickup code")
-    row = db.session.execute(select(PickupCode, Order).join(Order, Order.id == PickupCode.order_id)
-                             .where(PickupCode.code == digits)).first()
+    else:
+        digits = normalize_code(code or "")
+        if digits is None:
+            raise invalid_field("code", "must be the 12 digits of a pickup code")
+        where = PickupCode.code == digits
+    query = (select(PickupCode, Order, Customer).join(Order, Order.id == PickupCode.order_id)
+             .outerjoin(Customer, Customer.id == Order.customer_id).options(joinedload(Order.items)).where(where))
+    if with_rule:
+        query = query.add_columns(CommissionRule).outerjoin(CommissionRule, CommissionRule.store_id == Order.store_id)
+    row = db.session.execute(query).unique().first()
     if row is None:
-        raise _not_found()
-    return Pickup(row.PickupCode, row.Order)
+        raise _qr_failure(QrTokenError("invalid")) if qr_token is not None else _not_found()
+    if qr_token is not None:
+        try:
+            check_qr_token_live(row.PickupCode)
+        except QrTokenError as exc:
+            raise _qr_failure(exc) from None
+    return Pickup(row.PickupCode, row.Order), row.CommissionRule if with_rule else None
 
 
 def redeemed_by(pickup: PickupCode) -> dict | None:
@@ -199,9 +217,12 @@ def _refusal(pickup: PickupCode, order: Order) -> _Failed | None:
         code="order_not_redeemable"), order.id)
 
 
-def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
+def _hand_over(seat: StaffSeat, pickup: Pickup, rule: CommissionRule | None) -> Pickup:
+    """`rule`: the store's commission rule as _find read it in this transaction."""
     code_id, order_id, actor, seat_id = pickup.code.id, pickup.order.id, f"staff:{seat.id}", seat.id
-    for _ in range(3):  # a racing "ready" changes the status we read; that is worth another try, not an error
+    from app.coupons.alliances import reward_pickup  # issue 18: a coupon from an ally store
+
+    for attempt in range(3):  # a racing "ready" changes the status we read; that is worth another try, not an error
         code, order = db.session.get(PickupCode, code_id), db.session.get(Order, order_id)
         failed = _refusal(code, order)
         if failed is not None:
@@ -220,14 +241,15 @@ def _hand_over(seat: StaffSeat, pickup: Pickup) -> Pickup:
             read_again_after_losing_a_race()
             continue
         db.session.add(ShippingReport(order_id=order_id, created_at=now))
-        earn_for_handover(order, seat, now)  # commission, once, with the handover (issue 17)
-        enqueue_order_notification(order, "picked_up")
-        enqueue_report(order_id)
-        from app.coupons.alliances import reward_pickup  # issue 18: a coupon from an ally store
-
-        jobs.enqueue(reward_pickup, order_id, job_id=f"alliance-reward-{order_id}")
+        if attempt:  # a lost race rolled back the transaction the rule was read in
+            rule = db.session.get(CommissionRule, order.store_id)
+        earn_for_handover(order, seat, now, rule)  # commission, once, with the handover (issue 17)
+        jobs.enqueue_all([order_notification_job(order, "picked_up"), report_job(order_id),
+                          jobs.Job(reward_pickup, (order_id,), f"alliance-reward-{order_id}")])
         db.session.flush()
-        db.session.refresh(code)
+        # The guarded UPDATE wrote these two (and nothing else of the row): the session is told, not read back.
+        set_committed_value(code, "redeemed_at", now)
+        set_committed_value(code, "redeemed_by_seat_id", seat_id)
         return Pickup(code, order)
     raise _refusal(db.session.get(PickupCode, code_id), db.session.get(Order, order_id)) or ConcurrentTransition(
         pickup.order.order_no)

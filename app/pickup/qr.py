@@ -47,11 +47,22 @@ def issue_qr_token(pickup: PickupCode) -> tuple[str, datetime]:
 def pickup_for_qr_token(token: str) -> PickupCode:
     """The pickup code whose current token this is; QrTokenError("invalid") for a token that is not (or no longer)
     one, ("expired") for one past its expiry."""
-    if not _TOKEN.match(token):
-        raise QrTokenError("invalid")
-    pickup = db.session.scalar(select(PickupCode).where(PickupCode.qr_token_hash == _hash(token)))
+    pickup = db.session.scalar(select(PickupCode).where(PickupCode.qr_token_hash == qr_token_hash(token)))
     if pickup is None:
         raise QrTokenError("invalid")
+    check_qr_token_live(pickup)
+    return pickup
+
+
+def qr_token_hash(token: str) -> str:
+    """What the pickup code's row holds for this token (to look it up with); QrTokenError("invalid") for a token
+    that cannot be one of ours."""
+    if not _TOKEN.match(token):
+        raise QrTokenError("invalid")
+    return _hash(token)
+
+
+def check_qr_token_live(pickup: PickupCode) -> None:
+    """QrTokenError("expired") when the token the pickup was found by is past its expiry."""
     if pickup.qr_expires_at is None or pickup.qr_expires_at <= utcnow():
         raise QrTokenError("expired")
-    return pickup

@@ -62,7 +62,13 @@ class ShippingRetry(Exception):
 
 
 def enqueue_report(order_id: int) -> None:
-    jobs.enqueue(report_pickup, order_id, job_id=f"shipping-{order_id}", retries=RETRIES_S)
+    job = report_job(order_id)
+    jobs.enqueue(job.func, *job.args, job_id=job.job_id, retries=job.retries)
+
+
+def report_job(order_id: int) -> jobs.Job:
+    """The job enqueue_report enqueues, for jobs.enqueue_all with others."""
+    return jobs.Job(report_pickup, (order_id,), f"shipping-{order_id}", RETRIES_S)
 
 
 def _claim(order_id: int, now: datetime) -> bool:

@@ -87,6 +87,25 @@ def test_a_job_key_deduplicates_while_it_waits_and_is_released_when_it_ends(app_
     db.session.commit()
 
 
+def test_jobs_enqueued_together_keep_their_keys_and_only_the_inserted_are_handed_over(app_ctx, monkeypatch):
+    handed: list[int] = []
+    monkeypatch.setattr(jobs, "_hand_over_in_one_pipeline", lambda session, new_rows: False)  # Redis or not
+    monkeypatch.setattr(jobs, "hand_over_all", lambda app, row_ids: handed.extend(row_ids))
+    waiting = jobs.enqueue(record, 0, job_id="b")
+    db.session.commit()
+    handed.clear()
+    ids = jobs.enqueue_all([jobs.Job(record, (1,), "a"), jobs.Job(record, (2,), "b"), jobs.Job(record, (3,), "a"),
+                            jobs.Job(record, (4,), "c", (30,))])
+    assert ids[1] is None and ids[2] is None and None not in (ids[0], ids[3])  # "b" waits; "a" came twice
+    db.session.commit()
+    assert handed == [ids[0], ids[3]]
+    assert [(r.id, r.dedup_key, r.args, r.retries) for r in rows()] == [
+        (waiting, "b", "[0]", "[]"), (ids[0], "a", "[1]", "[]"), (ids[3], "c", "[4]", "[30]")]  # "b" untouched
+    jobs.enqueue_all([jobs.Job(record, (5,), "d"), jobs.Job(record, (6,), "e")])
+    db.session.rollback()
+    assert handed == [ids[0], ids[3]] and len(rows()) == 3  # rolled back with the transaction, never handed over
+
+
 @sqlite_only
 def test_a_failed_job_is_retried_on_its_schedule_then_failed_and_never_blocks_the_next(app_ctx, monkeypatch):
     monkeypatch.setattr(jobs, "hand_over", lambda app, row_id: None)

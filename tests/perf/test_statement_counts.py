@@ -41,12 +41,13 @@ EXPECTED: dict[str, dict[str, int]] = {
     # MariaDB: none, the committed outcome is answered from Redis (app/fastpath.py). SQLite (no Redis): INSERT the
     # notification id (a duplicate key), the stored notification.
     "notify_repeat": {"sqlite": 2, "mariadb": 0},
-    # The staff session by token, its seat, the code; UPDATE order (guarded), INSERT event, UPDATE code (guarded
-    # redeemed_at IS NULL), INSERT shipping report, the commission rule, 3 x INSERT outbox job (dedup key by ON
-    # DUPLICATE KEY / ON CONFLICT, no SAVEPOINT), the code refreshed after its UPDATE, INSERT pickup_attempts, the
-    # answer's customer and items, then the request's commit (app/uow.py: the answer is rendered before it, so
-    # nothing is read after it). SQLite adds the three eager jobs (29).
-    "redeem_first": {"sqlite": 44, "mariadb": 15},
+    # The staff session by token, its seat; the code with its order, the order's items, the customer and the
+    # store's commission rule (one SELECT, joined: app/pickup/handover._find); UPDATE order (guarded), INSERT event,
+    # UPDATE code (guarded redeemed_at IS NULL; the session is told what it wrote, no refresh), INSERT shipping
+    # report, the 3 outbox jobs in one INSERT (dedup keys by ON DUPLICATE KEY / ON CONFLICT, RETURNING what was
+    # inserted: app/jobs.enqueue_all), INSERT pickup_attempts, then the request's commit (app/uow.py: the answer is
+    # rendered before it, from the session, so nothing is read after it). SQLite adds the three eager jobs (29).
+    "redeem_first": {"sqlite": 38, "mariadb": 9},
     # The seat (read on every request, so a disabled seat is refused at once: app/staff/service.seat_for_token),
     # INSERT pickup_attempts (every attempt is logged, one INSERT + commit). MariaDB: which seat the token is comes
     # from the token cache (app/token_cache.py) and the handover's marker in Redis answers (app/fastpath.py); SQLite

@@ -74,3 +74,26 @@ def test_showing_a_used_code_again_is_not_guessing(client, shop, paid_order, sta
         response = client.post(REDEEM, headers=staff.headers, json={"code": order.code})
         assert response.status_code == 409 and response.get_json()["error"]["code"] == "already_redeemed"
     assert guess(client, staff, 1).status_code == 404  # the seat's allowance is untouched
+
+
+def test_a_locked_seat_is_refused_even_a_used_codes_repeat(client, shop, paid_order, staff_member, app_ctx):
+    # With Redis the repeat is answered from the handover's marker, in the limits' own script: the limits first.
+    order, staff = paid_order(shop), staff_member(shop.store_id)
+    assert client.post(REDEEM, headers=staff.headers, json={"code": order.code}).status_code == 200
+    for n in range(10):
+        assert guess(client, staff, n).status_code == 404
+    assert_limited(client.post(REDEEM, headers=staff.headers, json={"code": order.code}), 600)
+
+
+def test_a_code_handed_over_elsewhere_counts_as_a_guess_here(client, shop, paid_order, staff_member, app_ctx):
+    order, staff = paid_order(shop), staff_member(shop.store_id)
+    assert client.post(REDEEM, headers=staff.headers, json={"code": order.code}).status_code == 200
+    stranger = staff_member(factories.store())
+    for _ in range(2):  # its marker (with Redis) names the other store: it takes its slot and is logged wrong_store
+        assert client.post(REDEEM, headers=stranger.headers, json={"code": order.code}).status_code == 404
+    for n in range(9):
+        assert guess(client, stranger, n).status_code == 404
+    assert_limited(guess(client, stranger, 9), 600)
+    db.session.commit()
+    outcomes = [a.outcome for a in db.session.query(PickupAttempt).filter_by(seat_id=stranger.seat_id)]
+    assert outcomes.count("wrong_store") == 2
