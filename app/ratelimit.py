@@ -25,31 +25,14 @@ from app.errors import RateLimited
 from app.extensions import redis_client
 
 _PREFIX = "micromall:rl:"
+# One slot per limit for the attempt (ARGV: now, ticket, then limit and window per key), or the wait until one frees.
+# For an attempt that may be settled already (take_unless_settled) one more key comes last, the settled marker
+# (app/fastpath.py): when the limits allow the attempt and the marker exists, no slot is taken and the marker comes
+# back ('settled:' .. value), so that the caller answers from it without a give-back: one round trip where take,
+# marker and give-back were three.
 _TAKE = """
 local now = tonumber(ARGV[1])
-local wait = 0
-for i, key in ipairs(KEYS) do
-  local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local count = redis.call('ZCARD', key)
-  if count >= limit and not redis.call('ZSCORE', key, ARGV[2]) then
-    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-    wait = math.max(wait, tonumber(oldest[2]) + window - now)
-  end
-end
-if wait > 0 then return tostring(wait) end
-for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[2])
-  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2 + 2 * i])))
-end
-return '0'
-"""
-# _TAKE, for an attempt that may be settled already: its last key is the settled marker (app/fastpath.py). When the
-# limits allow the attempt and the marker exists, no slot is taken and the marker comes back ('settled:' .. value),
-# so that the caller answers from it without a give-back: one round trip where take, marker and give-back were three.
-_TAKE_UNLESS_SETTLED = """
-local now = tonumber(ARGV[1])
-local limits = #KEYS - 1
+local limits = (#ARGV - 2) / 2
 local wait = 0
 for i = 1, limits do
   local key, limit, window = KEYS[i], tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
@@ -61,8 +44,10 @@ for i = 1, limits do
   end
 end
 if wait > 0 then return tostring(wait) end
-local settled = redis.call('GET', KEYS[limits + 1])
-if settled then return 'settled:' .. settled end
+if #KEYS > limits then
+  local settled = redis.call('GET', KEYS[limits + 1])
+  if settled then return 'settled:' .. settled end
+end
 for i = 1, limits do
   redis.call('ZADD', KEYS[i], now, ARGV[2])
   redis.call('EXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 + 2 * i])))
@@ -116,11 +101,8 @@ def _take(limits: tuple[Limit, ...], what: str, ticket: str, marker_key: str | N
     redis = redis_client()
     wait, settled = None, None
     if redis is not None:
-        keys = [_PREFIX + l.key for l in limits]
-        if marker_key is not None:
-            script, keys = redis.register_script(_TAKE_UNLESS_SETTLED), keys + [marker_key]
-        else:
-            script = redis.register_script(_TAKE)
+        keys = [_PREFIX + l.key for l in limits] + ([marker_key] if marker_key is not None else [])
+        script = redis.register_script(_TAKE)
         args: list[object] = [f"{now:.6f}", ticket]
         for limit in limits:
             args += [limit.limit, limit.window_s]
