@@ -6,19 +6,21 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from typing import Any
+
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.attribution.service import tag_order
+from app.attribution.service import holding_seat_id, tag_order
 from app.catalog.stock import InsufficientStock, refuse_if_sold_out, reserve
 from app.errors import Conflict, NotFound, ServiceUnavailable
 from app.extensions import db
-from app.models import Customer, Order, OrderItem, OrderStatus, Product, Sku, Store, StoreStock, utcnow
-from app.orders.cart import clear_lines
+from app.models import Customer, Order, OrderStatus, Product, Sku, Store, StoreHours, StoreStock, utcnow
+from app.orders.cart import clear_lines, ordered_lines_in_cart
 from app.orders.numbers import new_order_no
 from app.orders.state import record_creation
+from app.orders.writes import insert_items, insert_order
 from app.ratelimit import order_limits, take
 from app.stores.hours import is_open, local_now
 from app.uow import commit_so_a_lock_comes_first, lock_last, read_again_after_losing_a_race
@@ -27,10 +29,59 @@ MAX_LINES = 50
 MAX_QUANTITY = 99
 
 
+@dataclass(frozen=True)
+class PlacedStore:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class PlacedItem:
+    sku_id: int
+    product_id: int
+    title: str
+    spec: str
+    unit_price_fen: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A new order as written (app/orders/writes.py), for its answer: the values in hand, not an ORM instance that
+    would be built, tracked and flushed only to be printed. The attributes order_json reads from an Order."""
+    id: int
+    order_no: str
+    status: str
+    total_fen: int
+    discount_fen: int
+    payable_fen: int
+    coupon_id: int | None
+    pickup_at: datetime | None
+    remark: str
+    created_at: datetime
+    expires_at: datetime
+    store: PlacedStore
+    items: list[PlacedItem]
+    promised_ready_at: None = None  # set when paid
+    promise_outcome: None = None
+
+
 @dataclass
 class Placement:
-    order: Order
+    order: Order | PlacedOrder  # an earlier order (a replay) is read back as an Order
     created: bool  # False: an earlier request with the same Idempotency-Key made it
+
+
+@dataclass
+class _Context:
+    """What a placement reads in one statement once the customer's row is locked (see _CONTEXT)."""
+    unpaid: int
+    earlier_id: int | None
+    seat_id: int | None
+    in_cart: bool
+    store_name: str | None  # None: no such store
+    store_active: bool
+    hours: list[Row[Any]]  # the store's intervals on the weekdays asked for (weekday, open_min, close_min)
 
 
 def request_fingerprint(store_id: int, lines: dict[int, int], remark: str, coupon_id: int | None = None,
@@ -57,86 +108,123 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         if earlier is None:
             raise
         return Placement(earlier, created=False)
+    customer_id = customer.id  # now: the commit in _lock_customer may expire the customer, and a reload is a SELECT
     # The customer's row first, then everything else of the customer is read in a snapshot taken after the lock:
     # any placement of this customer that held it before has committed and is seen (the unpaid orders counted).
-    _lock_customer(customer.id)
-    if idempotency_key:
-        earlier = _earlier_order(customer.id, idempotency_key, fingerprint)
-        if earlier is not None:
-            return Placement(earlier, created=False)
-    _bound_stock_holds(customer)
-    # The store with its hours in one statement (a joined load).
-    store = db.session.scalars(select(Store).where(Store.id == store_id).options(joinedload(Store.hours))).unique().first()
-    if store is None or not store.active:
+    _lock_customer(customer_id)
+    now = utcnow()
+    now_local = local_now(current_app.config["STORE_TIMEZONE"], now)
+    context = _read_context(customer_id, store_id, lines, idempotency_key, now, now_local, pickup_at)
+    if context.earlier_id is not None:
+        return Placement(_checked_replay(db.session.get_one(Order, context.earlier_id), fingerprint), created=False)
+    _bound_stock_holds(customer_id, context.unpaid)
+    if context.store_name is None or not context.store_active:
         raise NotFound(f"Store {store_id} does not exist.")
-    now_local = local_now(current_app.config["STORE_TIMEZONE"])
-    if not is_open(store.hours, now_local):
-        raise Conflict(f"{store.name} is closed now and not taking orders.", {"store_id": store_id},
+    if not is_open(context.hours, now_local):
+        raise Conflict(f"{context.store_name} is closed now and not taking orders.", {"store_id": store_id},
                        code="store_closed")
     items = _priced_items(store_id, lines)
-    now = utcnow()
     if pickup_at is not None:
-        pickup_at = check_pickup_at(store, pickup_at, now)
+        pickup_at = check_pickup_at(context.hours, pickup_at, now)
     total_fen = sum(i.unit_price_fen * i.quantity for i in items)
     discount_fen = discount_for(customer, coupon_id, store_id, total_fen, now) if coupon_id else 0
-    order = Order(
-        # store=store as well as its id: the answer prints the store, and a loaded relationship needs no SELECT.
-        order_no=new_order_no(now_local), customer_id=customer.id, store_id=store_id, store=store,
-        status="pending_payment",
-        total_fen=total_fen, discount_fen=discount_fen, payable_fen=total_fen - discount_fen, coupon_id=coupon_id,
-        pickup_at=pickup_at, remark=remark,
-        idempotency_key=idempotency_key, request_hash=fingerprint, stock_reserved=True, created_at=now,
-        updated_at=now, expires_at=now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_S"]),
-        items=items,
-    )
     if coupon_id:
         try:  # of two orders racing for one coupon, one passes; the other rolls back
             lock_for_order(coupon_id, now)
         except CouponUnavailable:
             # A double tap with the same Idempotency-Key: the first request holds the coupon; answer with its order.
             read_again_after_losing_a_race()
-            earlier = _earlier_order(customer.id, idempotency_key, fingerprint) if idempotency_key else None
+            earlier = _earlier_order(customer_id, idempotency_key, fingerprint) if idempotency_key else None
             if earlier is None:
                 raise
             return Placement(earlier, created=False)
-    db.session.add(order)
+    status = OrderStatus.PENDING_PAYMENT.value
+    values: dict[str, Any] = {
+        "order_no": new_order_no(now_local), "customer_id": customer_id, "store_id": store_id, "status": status,
+        "total_fen": total_fen, "discount_fen": discount_fen, "payable_fen": total_fen - discount_fen,
+        "coupon_id": coupon_id, "pickup_at": pickup_at, "promised_ready_at": None, "promise_outcome": None,
+        "remark": remark, "idempotency_key": idempotency_key, "request_hash": fingerprint, "stock_reserved": True,
+        "created_at": now, "updated_at": now,
+        "expires_at": now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_S"]),
+    }
     try:
-        db.session.flush()
+        order_id = insert_order(values)
     except IntegrityError as exc:
         # The (customer, Idempotency-Key) constraint: a request with the same key won the race (a defence: the
         # customer's lock above already makes the second see the first). Else the order number was taken: ten
         # random digits a day make that about one order in 10^6 on a day of 10,000 orders, not worth a SELECT
         # before each INSERT; the client's retry draws another.
         read_again_after_losing_a_race()
-        earlier = _earlier_order(customer.id, idempotency_key, fingerprint) if idempotency_key else None
+        earlier = _earlier_order(customer_id, idempotency_key, fingerprint) if idempotency_key else None
         if earlier is None:
             if "order_no" not in str(exc.orig):  # the key MariaDB and SQLite both name in the message
                 raise
             raise ServiceUnavailable("The order could not be numbered; please try again.", {"retry_after_s": 1},
                                      headers={"Retry-After": "1"}) from None
         return Placement(earlier, created=False)
-    record_creation(order, f"customer:{customer.id}")
-    tag_order(order)  # the seat holding this customer at this store, if any (issue 17)
-    clear_lines(customer, store_id, list(lines))
+    insert_items(order_id, [vars(item) for item in items])
+    record_creation(order_id, status, f"customer:{customer_id}", now)
+    if context.seat_id is not None:
+        tag_order(order_id, store_id, context.seat_id, now)  # the seat holding this customer here (issue 17)
+    if context.in_cart:
+        clear_lines(customer_id, store_id, list(lines))
     # Last, once the answer is rendered (app/uow.lock_last), so the stock rows (the hot ones in a rush) stay locked
     # only from here to the commit; a short line raises and the rollback undoes the order written above: all or
     # nothing.
     lock_last(lambda: reserve(store_id, lines))
-    return Placement(order, created=True)
+    placed = PlacedOrder(id=order_id, store=PlacedStore(store_id, context.store_name), items=items,
+                         **{name: values[name] for name in _PLACED_FROM_VALUES})
+    return Placement(placed, created=True)
 
 
-def _bound_stock_holds(customer: Customer) -> None:
+_PLACED_FROM_VALUES = ("order_no", "status", "total_fen", "discount_fen", "payable_fen", "coupon_id", "pickup_at",
+                       "remark", "created_at", "expires_at")
+
+
+def _bound_stock_holds(customer_id: int, unpaid: int) -> None:
     """An unpaid order holds stock until it expires: one account may place ORDERS_PER_CUSTOMER_PER_MINUTE orders a
     minute (429) and hold MAX_UNPAID_ORDERS unpaid ones (409), so no account can hoard a store's stock (issue 11).
-    The customer's row is locked before (`_lock_customer`), so two placements at once cannot both pass the count."""
+    `unpaid` was counted after the customer's row was locked (`_lock_customer`), so two placements at once cannot
+    both pass the count."""
     config = current_app.config
-    take(order_limits(customer.id, config["ORDERS_PER_CUSTOMER_PER_MINUTE"]), what="orders placed")
-    unpaid = db.session.scalar(select(func.count()).select_from(Order).where(
-        Order.customer_id == customer.id, Order.status == OrderStatus.PENDING_PAYMENT.value))
+    take(order_limits(customer_id, config["ORDERS_PER_CUSTOMER_PER_MINUTE"]), what="orders placed")
     if unpaid >= config["MAX_UNPAID_ORDERS"]:
         raise Conflict(f"You already have {unpaid} unpaid orders; pay or cancel one before placing another.",
                        {"unpaid_orders": unpaid, "max_unpaid_orders": config["MAX_UNPAID_ORDERS"]},
                        code="too_many_unpaid_orders")
+
+
+# The statements, built once (their compiled forms then come from SQLAlchemy's cache), on the tables (Core: rows
+# of plain values, no ORM instances). Bind parameters of one name are one value.
+_orders, _customers, _stores, _hours = Order.__table__, Customer.__table__, Store.__table__, StoreHours.__table__
+_skus, _products, _stock = Sku.__table__, Product.__table__, StoreStock.__table__
+_LOCK = select(_customers.c.id).where(_customers.c.id == bindparam("customer_id")).with_for_update()
+_BY_KEY = select(_orders.c.id, _orders.c.order_no, _orders.c.request_hash).where(
+    _orders.c.customer_id == bindparam("customer_id"), _orders.c.idempotency_key == bindparam("key"))
+# Everything a placement reads of the customer and the store, after the lock, in one SELECT: the unpaid orders
+# (the cap), an earlier order with this Idempotency-Key, the seat holding the customer at this store (issue 17),
+# whether the cart holds ordered lines, the store, and its opening intervals on the weekdays that can decide
+# whether it is open now (and at pickup_at): one row per interval, at least one (the customer's row is the anchor,
+# so a missing store is a row of NULLs). The subqueries are uncorrelated: evaluated once, whatever the row count.
+_CONTEXT = (
+    select(select(func.count()).select_from(_orders).where(
+               _orders.c.customer_id == bindparam("customer_id"),
+               _orders.c.status == OrderStatus.PENDING_PAYMENT.value).scalar_subquery().label("unpaid"),
+           _BY_KEY.with_only_columns(_orders.c.id).scalar_subquery().label("earlier_id"),
+           holding_seat_id().label("seat_id"), ordered_lines_in_cart().label("in_cart"),
+           _stores.c.name, _stores.c.active, _hours.c.weekday, _hours.c.open_min, _hours.c.close_min)
+    .select_from(_customers.outerjoin(_stores, _stores.c.id == bindparam("store_id")).outerjoin(
+        _hours, (_hours.c.store_id == _stores.c.id) & _hours.c.weekday.in_(bindparam("weekdays", expanding=True))))
+    .where(_customers.c.id == bindparam("customer_id"))
+)
+_PRICED = (
+    select(_skus.c.id.label("sku_id"), _products.c.id.label("product_id"), _products.c.title, _skus.c.spec,
+           _skus.c.price_fen)
+    .select_from(_skus.join(_products, _products.c.id == _skus.c.product_id).join(
+        _stock, (_stock.c.sku_id == _skus.c.id) & (_stock.c.store_id == bindparam("store_id"))))
+    .where(_skus.c.id.in_(bindparam("sku_ids", expanding=True)), _skus.c.active.is_(True),
+           _products.c.active.is_(True))
+)
 
 
 def _lock_customer(customer_id: int) -> None:
@@ -144,34 +232,53 @@ def _lock_customer(customer_id: int) -> None:
     plain read, not at a locking one): when the token was read from the database first (a token cache miss), that
     read is committed so that the lock comes first."""
     commit_so_a_lock_comes_first(only_if_read=True)
-    db.session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    db.session.connection().execute(_LOCK, {"customer_id": customer_id})
+
+
+def _read_context(customer_id: int, store_id: int, lines: dict[int, int], key: str | None, now: datetime,
+                  now_local: datetime, pickup_at: datetime | None) -> _Context:
+    # Open now: today's intervals and yesterday's (one past midnight); at pickup_at (within a day), its day's too.
+    days = [now_local]
+    if pickup_at is not None:
+        days.append(local_now(current_app.config["STORE_TIMEZONE"], pickup_at))
+    weekdays = sorted({(day.weekday() - back) % 7 for day in days for back in (0, 1)})
+    rows = db.session.connection().execute(_CONTEXT, {
+        "customer_id": customer_id, "store_id": store_id, "key": key, "now": now, "sku_ids": list(lines),
+        "weekdays": weekdays}).all()
+    first = rows[0]
+    return _Context(unpaid=first.unpaid, earlier_id=first.earlier_id, seat_id=first.seat_id,
+                    in_cart=bool(first.in_cart), store_name=first.name, store_active=bool(first.active),
+                    hours=[row for row in rows if row.weekday is not None])
 
 
 def _earlier_order(customer_id: int, key: str, fingerprint: str) -> Order | None:
-    order = db.session.scalar(select(Order).where(Order.customer_id == customer_id, Order.idempotency_key == key))
-    if order is not None and order.request_hash != fingerprint:
-        raise Conflict("This Idempotency-Key was already used for a different order.",
-                       {"order_no": order.order_no}, code="idempotency_key_reused")
+    row = db.session.connection().execute(_BY_KEY, {"customer_id": customer_id, "key": key}).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise _key_reused(row.order_no)
+    return db.session.get_one(Order, row.id)
+
+
+def _checked_replay(order: Order, fingerprint: str) -> Order:
+    if order.request_hash != fingerprint:
+        raise _key_reused(order.order_no)
     return order
 
 
-def _priced_items(store_id: int, lines: dict[int, int]) -> list[OrderItem]:
-    """Snapshots of what is bought, priced from the catalog. Every SKU must be active, on an active product, and
-    carried by this store (a stock row there)."""
-    rows = db.session.execute(
-        select(Sku, Product)
-        .join(Product, Product.id == Sku.product_id)
-        .join(StoreStock, (StoreStock.sku_id == Sku.id) & (StoreStock.store_id == store_id))
-        .where(Sku.id.in_(lines), Sku.active.is_(True), Product.active.is_(True))
-    ).all()
-    found = {sku.id: (sku, product) for sku, product in rows}
+def _key_reused(order_no: str) -> Conflict:
+    return Conflict("This Idempotency-Key was already used for a different order.", {"order_no": order_no},
+                    code="idempotency_key_reused")
+
+
+def _priced_items(store_id: int, lines: dict[int, int]) -> list[PlacedItem]:
+    """Snapshots of what is bought, priced from the catalog, in SKU order. Every SKU must be active, on an active
+    product, and carried by this store (a stock row there)."""
+    found = {row.sku_id: row for row in db.session.connection().execute(
+        _PRICED, {"store_id": store_id, "sku_ids": list(lines)})}
     missing = sorted(set(lines) - set(found))
     if missing:
         raise Conflict(f"SKU {missing[0]} is not sold at this store.", {"sku_id": missing[0], "sku_ids": missing},
                        code="sku_unavailable")
-    return [
-        OrderItem(sku_id=sku.id, product_id=product.id, title=product.title, spec=sku.spec,
-                  unit_price_fen=sku.price_fen, quantity=lines[sku.id])
-        for sku_id in sorted(lines)
-        for sku, product in [found[sku_id]]
-    ]
+    return [PlacedItem(sku_id, row.product_id, row.title, row.spec, row.price_fen, lines[sku_id])
+            for sku_id in sorted(lines) for row in [found[sku_id]]]
