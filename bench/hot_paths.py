@@ -1,8 +1,8 @@
 """Statements and client-side CPU per request of the hot write paths, in process, through the WSGI callable (no
 server, no wrk: meaningful on a busy machine, unlike bench.run).
 
-Paths: order placement (ample stock; and refused, the SKU sold out: a rush's losers; each with a cold token and
-with a warm one), a payment notification (first, and a repeat of its id), a pickup redeem
+Paths: order placement (ample stock; and refused, the SKU sold out: a rush's losers; with a cold token, a warm
+one, an Idempotency-Key), a payment notification (first, and a repeat of its id), a pickup redeem
 (first, and a repeat scan of the redeemed code). Each round prepares its own fresh order/code outside the timed
 part; the timed part is one request through `app.test_client()` with `getrusage(RUSAGE_THREAD)` around it (the CPU of
 the request's thread, user and kernel: the app's code, SQLAlchemy, the driver; not MariaDB's or Redis's). Printed: the median over the
@@ -83,16 +83,19 @@ def measure(name: str, prepare: Callable[[], Callable[[], object]]) -> None:
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "35")))
 
 
-def _placing(client, store_id: int, sku_id: int, buyer: str, expected: int, warm: bool = False):
+def _placing(client, store_id: int, sku_id: int, buyer: str, expected: int, warm: bool = False,
+             keyed: bool = False):
     """A fresh buyer each round (the unpaid-order cap never bites); the timed part is the one POST /orders. `warm`:
-    the buyer's token already in the token cache (a GET of their orders first, untimed) and an Idempotency-Key, as
-    the mini-program sends it: a customer's steady state (bench.run's S2a after each customer's first order)."""
+    the buyer's token already in the token cache (a GET of their orders first, untimed), a customer's steady state
+    (bench.run's S2a after each customer's first order); `keyed`: with an Idempotency-Key, as the mini-program
+    sends it (S2a; S2b sends none)."""
     def prepare():
         headers = factories.login(client, f"{buyer}{time.monotonic_ns()}")
         if warm:
             assert client.get("/api/v1/orders", headers=headers).status_code == 200
             db.session.commit()
             db.session.expunge_all()  # as a served request's fresh session: nothing of the GET's left in it
+        if keyed:
             headers = {**headers, "Idempotency-Key": f"k{time.monotonic_ns()}"}
 
         def send():
@@ -108,10 +111,11 @@ def test_order_placement(app_ctx, client, backend):
     store_id = factories.store()
     sku_id = factories.product(specs=(("中杯", 2800),), stock={store_id: 100000}).sku_ids[0]
     measure("placement", _placing(client, store_id, sku_id, "buyer", 201))
-    measure("placement_warm", _placing(client, store_id, sku_id, "regular", 201, warm=True))
+    measure("placement_warm", _placing(client, store_id, sku_id, "regular", 201, warm=True, keyed=True))
     sold_out = factories.product(specs=(("大杯", 3000),), stock={store_id: 0}).sku_ids[0]
     measure("placement_sold_out", _placing(client, store_id, sold_out, "loser", 409))
     measure("placement_sold_out_warm", _placing(client, store_id, sold_out, "rusher", 409, warm=True))
+    measure("placement_sold_out_keyed", _placing(client, store_id, sold_out, "retrier", 409, warm=True, keyed=True))
 
 
 def _signed(notifier, body: bytes) -> dict[str, str]:

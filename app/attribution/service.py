@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ScalarSelect, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, ScalarSelect, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.attribution.scenes import resolve
@@ -117,8 +117,7 @@ def holding_seat_id() -> ScalarSelect[int]:
 _TAG = insert(OrderAttribution.__table__)
 
 
-def tag_order(order_id: int, store_id: int, seat_id: int, at: datetime) -> None:
+def tag_order(conn: Connection, order_id: int, store_id: int, seat_id: int, at: datetime) -> None:
     """Placement hook: the order carries `seat_id`, the seat holding its customer at its store when it was placed
     (read by holding_seat_id() in the placement's snapshot). One Core INSERT (app/orders/writes.py says why)."""
-    db.session.connection().execute(_TAG, {"order_id": order_id, "seat_id": seat_id, "store_id": store_id,
-                                           "created_at": at})
+    conn.execute(_TAG, {"order_id": order_id, "seat_id": seat_id, "store_id": store_id, "created_at": at})

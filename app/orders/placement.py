@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.attribution.service import holding_seat_id, tag_order
@@ -17,7 +17,7 @@ from app.catalog.stock import InsufficientStock, refuse_if_sold_out, reserve
 from app.errors import Conflict, NotFound, ServiceUnavailable
 from app.extensions import db
 from app.models import Customer, Order, OrderStatus, Product, Sku, Store, StoreHours, StoreStock, utcnow
-from app.orders.cart import clear_lines, ordered_lines_in_cart
+from app.orders.cart import any_lines_in_cart, clear_lines
 from app.orders.numbers import new_order_no
 from app.orders.state import record_creation
 from app.orders.writes import insert_items, insert_order
@@ -111,10 +111,10 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
     customer_id = customer.id  # now: the commit in _lock_customer may expire the customer, and a reload is a SELECT
     # The customer's row first, then everything else of the customer is read in a snapshot taken after the lock:
     # any placement of this customer that held it before has committed and is seen (the unpaid orders counted).
-    _lock_customer(customer_id)
+    conn = _lock_customer(customer_id)
     now = utcnow()
     now_local = local_now(current_app.config["STORE_TIMEZONE"], now)
-    context = _read_context(customer_id, store_id, lines, idempotency_key, now, now_local, pickup_at)
+    context = _read_context(conn, customer_id, store_id, idempotency_key, now, now_local, pickup_at)
     if context.earlier_id is not None:
         return Placement(_checked_replay(db.session.get_one(Order, context.earlier_id), fingerprint), created=False)
     _bound_stock_holds(customer_id, context.unpaid)
@@ -123,7 +123,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
     if not is_open(context.hours, now_local):
         raise Conflict(f"{context.store_name} is closed now and not taking orders.", {"store_id": store_id},
                        code="store_closed")
-    items = _priced_items(store_id, lines)
+    items = _priced_items(conn, store_id, lines)
     if pickup_at is not None:
         pickup_at = check_pickup_at(context.hours, pickup_at, now)
     total_fen = sum(i.unit_price_fen * i.quantity for i in items)
@@ -148,7 +148,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
         "expires_at": now + timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_S"]),
     }
     try:
-        order_id = insert_order(values)
+        order_id = insert_order(conn, values)
     except IntegrityError as exc:
         # The (customer, Idempotency-Key) constraint: a request with the same key won the race (a defence: the
         # customer's lock above already makes the second see the first). Else the order number was taken: ten
@@ -162,12 +162,12 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
             raise ServiceUnavailable("The order could not be numbered; please try again.", {"retry_after_s": 1},
                                      headers={"Retry-After": "1"}) from None
         return Placement(earlier, created=False)
-    insert_items(order_id, [vars(item) for item in items])
-    record_creation(order_id, status, f"customer:{customer_id}", now)
+    insert_items(conn, order_id, [vars(item) for item in items])
+    record_creation(conn, order_id, status, f"customer:{customer_id}", now)
     if context.seat_id is not None:
-        tag_order(order_id, store_id, context.seat_id, now)  # the seat holding this customer here (issue 17)
+        tag_order(conn, order_id, store_id, context.seat_id, now)  # the seat holding this customer here (issue 17)
     if context.in_cart:
-        clear_lines(customer_id, store_id, list(lines))
+        clear_lines(conn, customer_id, store_id, list(lines))
     # Last, once the answer is rendered (app/uow.lock_last), so the stock rows (the hot ones in a rush) stay locked
     # only from here to the commit; a short line raises and the rollback undoes the order written above: all or
     # nothing.
@@ -203,7 +203,7 @@ _BY_KEY = select(_orders.c.id, _orders.c.order_no, _orders.c.request_hash).where
     _orders.c.customer_id == bindparam("customer_id"), _orders.c.idempotency_key == bindparam("key"))
 # Everything a placement reads of the customer and the store, after the lock, in one SELECT: the unpaid orders
 # (the cap), an earlier order with this Idempotency-Key, the seat holding the customer at this store (issue 17),
-# whether the cart holds ordered lines, the store, and its opening intervals on the weekdays that can decide
+# whether the cart holds lines at this store, the store, and its opening intervals on the weekdays that can decide
 # whether it is open now (and at pickup_at): one row per interval, at least one (the customer's row is the anchor,
 # so a missing store is a row of NULLs). The subqueries are uncorrelated: evaluated once, whatever the row count.
 _CONTEXT = (
@@ -211,10 +211,10 @@ _CONTEXT = (
                _orders.c.customer_id == bindparam("customer_id"),
                _orders.c.status == OrderStatus.PENDING_PAYMENT.value).scalar_subquery().label("unpaid"),
            _BY_KEY.with_only_columns(_orders.c.id).scalar_subquery().label("earlier_id"),
-           holding_seat_id().label("seat_id"), ordered_lines_in_cart().label("in_cart"),
+           holding_seat_id().label("seat_id"), any_lines_in_cart().label("in_cart"),
            _stores.c.name, _stores.c.active, _hours.c.weekday, _hours.c.open_min, _hours.c.close_min)
     .select_from(_customers.outerjoin(_stores, _stores.c.id == bindparam("store_id")).outerjoin(
-        _hours, (_hours.c.store_id == _stores.c.id) & _hours.c.weekday.in_(bindparam("weekdays", expanding=True))))
+        _hours, (_hours.c.store_id == _stores.c.id) & _hours.c.weekday.in_([bindparam(f"day{n}") for n in range(4)])))
     .where(_customers.c.id == bindparam("customer_id"))
 )
 _PRICED = (
@@ -227,24 +227,25 @@ _PRICED = (
 )
 
 
-def _lock_customer(customer_id: int) -> None:
+def _lock_customer(customer_id: int) -> Connection:
     """One placement at a time per customer. The lock must open the unit's snapshot (MariaDB fixes it at the first
     plain read, not at a locking one): when the token was read from the database first (a token cache miss), that
-    read is committed so that the lock comes first."""
+    read is committed so that the lock comes first. Returns the unit's connection, for the statements after."""
     commit_so_a_lock_comes_first(only_if_read=True)
-    db.session.connection().execute(_LOCK, {"customer_id": customer_id})
+    conn = db.session.connection()
+    conn.execute(_LOCK, {"customer_id": customer_id})
+    return conn
 
 
-def _read_context(customer_id: int, store_id: int, lines: dict[int, int], key: str | None, now: datetime,
+def _read_context(conn: Connection, customer_id: int, store_id: int, key: str | None, now: datetime,
                   now_local: datetime, pickup_at: datetime | None) -> _Context:
-    # Open now: today's intervals and yesterday's (one past midnight); at pickup_at (within a day), its day's too.
-    days = [now_local]
-    if pickup_at is not None:
-        days.append(local_now(current_app.config["STORE_TIMEZONE"], pickup_at))
-    weekdays = sorted({(day.weekday() - back) % 7 for day in days for back in (0, 1)})
-    rows = db.session.connection().execute(_CONTEXT, {
-        "customer_id": customer_id, "store_id": store_id, "key": key, "now": now, "sku_ids": list(lines),
-        "weekdays": weekdays}).all()
+    # Open now: today's intervals and yesterday's (one may run past midnight); at pickup_at (within a day), those of
+    # its day and the day before too. Four plain parameters, repeated without a pickup_at: an expanding IN would
+    # have its SQL rendered again at each execution.
+    pickup_day = local_now(current_app.config["STORE_TIMEZONE"], pickup_at) if pickup_at else now_local
+    days = (now_local.weekday(), now_local.weekday() - 1, pickup_day.weekday(), pickup_day.weekday() - 1)
+    rows = conn.execute(_CONTEXT, {"customer_id": customer_id, "store_id": store_id, "key": key, "now": now,
+                                   **{f"day{n}": day % 7 for n, day in enumerate(days)}}).all()
     first = rows[0]
     return _Context(unpaid=first.unpaid, earlier_id=first.earlier_id, seat_id=first.seat_id,
                     in_cart=bool(first.in_cart), store_name=first.name, store_active=bool(first.active),
@@ -271,10 +272,10 @@ def _key_reused(order_no: str) -> Conflict:
                     code="idempotency_key_reused")
 
 
-def _priced_items(store_id: int, lines: dict[int, int]) -> list[PlacedItem]:
+def _priced_items(conn: Connection, store_id: int, lines: dict[int, int]) -> list[PlacedItem]:
     """Snapshots of what is bought, priced from the catalog, in SKU order. Every SKU must be active, on an active
     product, and carried by this store (a stock row there)."""
-    found = {row.sku_id: row for row in db.session.connection().execute(
+    found = {row.sku_id: row for row in conn.execute(
         _PRICED, {"store_id": store_id, "sku_ids": list(lines)})}
     missing = sorted(set(lines) - set(found))
     if missing:

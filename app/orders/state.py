@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import Conflict
@@ -74,7 +74,7 @@ def transition(order: Order, to: OrderStatus, reason: str, actor: str, also: dic
     db.session.flush()
 
 
-def record_creation(order_id: int, status: str, actor: str, at: datetime) -> None:
+def record_creation(conn: Connection, order_id: int, status: str, actor: str, at: datetime) -> None:
     """A new order's first event (no status before it), by Core (app/orders/writes.py): the placement holds no ORM
     instance of the order it wrote."""
-    insert_event(order_id, None, status, "placed", actor, at)
+    insert_event(conn, order_id, None, status, "placed", actor, at)

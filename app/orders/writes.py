@@ -3,17 +3,17 @@ event once and never changes them in the same unit, so the ORM's unit of work (i
 planning) would be pure cost, about 1 ms a row on a slow core (bench/hot_paths.py). The statements are built once,
 here, so each execution finds its compiled form in SQLAlchemy's cache without building and hashing a new one.
 
-They run on the unit's own connection (`db.session.connection()`): the same transaction as everything the ORM did
-before, committed or rolled back with it.
+They run on the unit's own connection (`db.session.connection()`, fetched once by the caller: each fetch goes through
+the scoped session's lookups): the same transaction as everything the ORM did before, committed or rolled back
+with it.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 
-from app.extensions import db
 from app.models import Order, OrderEvent, OrderItem
 
 _ORDER = insert(Order.__table__)
@@ -21,20 +21,19 @@ _ITEMS = insert(OrderItem.__table__)
 _EVENT = insert(OrderEvent.__table__)
 
 
-def insert_order(values: dict[str, Any]) -> int:
+def insert_order(conn: Connection, values: dict[str, Any]) -> int:
     """INSERT the order (every column given: no Python-side default runs); its id, from the driver's lastrowid.
     Raises IntegrityError on a taken unique key (order number, customer + Idempotency-Key)."""
-    return int(db.session.connection().execute(_ORDER, values).lastrowid)
+    return int(conn.execute(_ORDER, values).lastrowid)
 
 
-def insert_items(order_id: int, items: list[dict[str, Any]]) -> None:
+def insert_items(conn: Connection, order_id: int, items: list[dict[str, Any]]) -> None:
     """The order's lines in one statement (the driver sends a many-row INSERT as one multi-row VALUES)."""
-    db.session.connection().execute(_ITEMS, [{**item, "order_id": order_id} for item in items])
+    conn.execute(_ITEMS, [{**item, "order_id": order_id} for item in items])
 
 
-def insert_event(order_id: int, from_status: str | None, to_status: str, reason: str, actor: str,
+def insert_event(conn: Connection, order_id: int, from_status: str | None, to_status: str, reason: str, actor: str,
                  at: datetime) -> None:
-    db.session.connection().execute(_EVENT, {"order_id": order_id, "from_status": from_status,
-                                             "to_status": to_status, "reason": reason, "actor": actor,
-                                             "created_at": at})
+    conn.execute(_EVENT, {"order_id": order_id, "from_status": from_status, "to_status": to_status,
+                          "reason": reason, "actor": actor, "created_at": at})
 
