@@ -82,6 +82,7 @@ class _Context:
     store_name: str | None  # None: no such store
     store_active: bool
     hours: list[Row[Any]]  # the store's intervals on the weekdays asked for (weekday, open_min, close_min)
+    priced: dict[int, Row[Any]]  # sku_id -> (product_id, title, spec, price_fen) of the ordered SKUs sold here
 
 
 def request_fingerprint(store_id: int, lines: dict[int, int], remark: str, coupon_id: int | None = None,
@@ -114,7 +115,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
     conn = _lock_customer(customer_id)
     now = utcnow()
     now_local = local_now(current_app.config["STORE_TIMEZONE"], now)
-    context = _read_context(conn, customer_id, store_id, idempotency_key, now, now_local, pickup_at)
+    context = _read_context(conn, customer_id, store_id, lines, idempotency_key, now, now_local, pickup_at)
     if context.earlier_id is not None:
         return Placement(_checked_replay(db.session.get_one(Order, context.earlier_id), fingerprint), created=False)
     _bound_stock_holds(customer_id, context.unpaid)
@@ -123,7 +124,7 @@ def place_order(customer: Customer, store_id: int, lines: dict[int, int], remark
     if not is_open(context.hours, now_local):
         raise Conflict(f"{context.store_name} is closed now and not taking orders.", {"store_id": store_id},
                        code="store_closed")
-    items = _priced_items(conn, store_id, lines)
+    items = _priced_items(context.priced, lines)
     if pickup_at is not None:
         pickup_at = check_pickup_at(context.hours, pickup_at, now)
     total_fen = sum(i.unit_price_fen * i.quantity for i in items)
@@ -201,29 +202,30 @@ _skus, _products, _stock = Sku.__table__, Product.__table__, StoreStock.__table_
 _LOCK = select(_customers.c.id).where(_customers.c.id == bindparam("customer_id")).with_for_update()
 _BY_KEY = select(_orders.c.id, _orders.c.order_no, _orders.c.request_hash).where(
     _orders.c.customer_id == bindparam("customer_id"), _orders.c.idempotency_key == bindparam("key"))
-# Everything a placement reads of the customer and the store, after the lock, in one SELECT: the unpaid orders
-# (the cap), an earlier order with this Idempotency-Key, the seat holding the customer at this store (issue 17),
-# whether the cart holds lines at this store, the store, and its opening intervals on the weekdays that can decide
-# whether it is open now (and at pickup_at): one row per interval, at least one (the customer's row is the anchor,
-# so a missing store is a row of NULLs). The subqueries are uncorrelated: evaluated once, whatever the row count.
+# SKUs with their products and stock rows; what the store sells of :sku_ids is those of its stock rows, active.
+_SOLD_HERE = _skus.join(_products, _products.c.id == _skus.c.product_id).join(_stock, _stock.c.sku_id == _skus.c.id)
+# Everything a placement reads, after the lock, in one SELECT (one round trip where there were seven): the unpaid
+# orders (the cap), an earlier order with this Idempotency-Key, the seat holding the customer at this store (issue
+# 17), whether the cart holds lines at this store, the store, its opening intervals on the weekdays that can decide
+# whether it is open now (and at pickup_at), and the ordered SKUs it sells, priced. The customer's row is the
+# anchor, so there is always a row (a missing store: NULLs); the rows are the intervals times the SKUs found (2 x 3
+# at most without a pickup_at), and the subqueries, uncorrelated, are evaluated once however many rows there are.
 _CONTEXT = (
     select(select(func.count()).select_from(_orders).where(
                _orders.c.customer_id == bindparam("customer_id"),
                _orders.c.status == OrderStatus.PENDING_PAYMENT.value).scalar_subquery().label("unpaid"),
            _BY_KEY.with_only_columns(_orders.c.id).scalar_subquery().label("earlier_id"),
            holding_seat_id().label("seat_id"), any_lines_in_cart().label("in_cart"),
-           _stores.c.name, _stores.c.active, _hours.c.weekday, _hours.c.open_min, _hours.c.close_min)
-    .select_from(_customers.outerjoin(_stores, _stores.c.id == bindparam("store_id")).outerjoin(
-        _hours, (_hours.c.store_id == _stores.c.id) & _hours.c.weekday.in_([bindparam(f"day{n}") for n in range(4)])))
-    .where(_customers.c.id == bindparam("customer_id"))
-)
-_PRICED = (
-    select(_skus.c.id.label("sku_id"), _products.c.id.label("product_id"), _products.c.title, _skus.c.spec,
+           _stores.c.name, _stores.c.active, _hours.c.weekday, _hours.c.open_min, _hours.c.close_min,
+           _skus.c.id.label("sku_id"), _products.c.id.label("product_id"), _products.c.title, _skus.c.spec,
            _skus.c.price_fen)
-    .select_from(_skus.join(_products, _products.c.id == _skus.c.product_id).join(
-        _stock, (_stock.c.sku_id == _skus.c.id) & (_stock.c.store_id == bindparam("store_id"))))
-    .where(_skus.c.id.in_(bindparam("sku_ids", expanding=True)), _skus.c.active.is_(True),
-           _products.c.active.is_(True))
+    .select_from(
+        _customers.outerjoin(_stores, _stores.c.id == bindparam("store_id"))
+        .outerjoin(_hours, (_hours.c.store_id == _stores.c.id)
+                   & _hours.c.weekday.in_([bindparam(f"day{n}") for n in range(4)]))
+        .outerjoin(_SOLD_HERE, (_stock.c.store_id == _stores.c.id) & _skus.c.id.in_(bindparam("sku_ids", expanding=True))
+                   & _skus.c.active.is_(True) & _products.c.active.is_(True)))
+    .where(_customers.c.id == bindparam("customer_id"))
 )
 
 
@@ -237,19 +239,20 @@ def _lock_customer(customer_id: int) -> Connection:
     return conn
 
 
-def _read_context(conn: Connection, customer_id: int, store_id: int, key: str | None, now: datetime,
-                  now_local: datetime, pickup_at: datetime | None) -> _Context:
+def _read_context(conn: Connection, customer_id: int, store_id: int, lines: dict[int, int], key: str | None,
+                  now: datetime, now_local: datetime, pickup_at: datetime | None) -> _Context:
     # Open now: today's intervals and yesterday's (one may run past midnight); at pickup_at (within a day), those of
     # its day and the day before too. Four plain parameters, repeated without a pickup_at: an expanding IN would
     # have its SQL rendered again at each execution.
     pickup_day = local_now(current_app.config["STORE_TIMEZONE"], pickup_at) if pickup_at else now_local
     days = (now_local.weekday(), now_local.weekday() - 1, pickup_day.weekday(), pickup_day.weekday() - 1)
     rows = conn.execute(_CONTEXT, {"customer_id": customer_id, "store_id": store_id, "key": key, "now": now,
-                                   **{f"day{n}": day % 7 for n, day in enumerate(days)}}).all()
+                                   "sku_ids": list(lines), **{f"day{n}": day % 7 for n, day in enumerate(days)}}).all()
     first = rows[0]
     return _Context(unpaid=first.unpaid, earlier_id=first.earlier_id, seat_id=first.seat_id,
                     in_cart=bool(first.in_cart), store_name=first.name, store_active=bool(first.active),
-                    hours=[row for row in rows if row.weekday is not None])
+                    hours=list({(r.weekday, r.open_min, r.close_min): r for r in rows if r.weekday is not None}.values()),
+                    priced={r.sku_id: r for r in rows if r.sku_id is not None})
 
 
 def _earlier_order(customer_id: int, key: str, fingerprint: str) -> Order | None:
@@ -272,11 +275,9 @@ def _key_reused(order_no: str) -> Conflict:
                     code="idempotency_key_reused")
 
 
-def _priced_items(conn: Connection, store_id: int, lines: dict[int, int]) -> list[PlacedItem]:
-    """Snapshots of what is bought, priced from the catalog, in SKU order. Every SKU must be active, on an active
-    product, and carried by this store (a stock row there)."""
-    found = {row.sku_id: row for row in conn.execute(
-        _PRICED, {"store_id": store_id, "sku_ids": list(lines)})}
+def _priced_items(found: dict[int, Row[Any]], lines: dict[int, int]) -> list[PlacedItem]:
+    """Snapshots of what is bought, priced from the catalog (`found`: what the store sells of them), in SKU order.
+    Every SKU must be active, on an active product, and carried by this store (a stock row there)."""
     missing = sorted(set(lines) - set(found))
     if missing:
         raise Conflict(f"SKU {missing[0]} is not sold at this store.", {"sku_id": missing[0], "sku_ids": missing},
