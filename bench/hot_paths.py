@@ -14,7 +14,8 @@ MariaDB + Redis (a private database and Redis db, as every test run gets):
     MICROMALL_TEST_BACKENDS=mariadb nice .venv/bin/python -m pytest -q -s -p no:randomly bench/hot_paths.py
     BENCH_ROUNDS=50 ... (default 30)   BENCH_DRIVER=mysqldb ... (mysqlclient instead of PyMySQL)
     BENCH_SHOW_SQL=1 ...   (the statements of each path's last request)
-    BENCH_CPROFILE=placement ...   (cProfile over that path's timed requests: the top functions by own time)
+    BENCH_CPROFILE=placement ...   (cProfile, by thread CPU, over that path's timed requests: the top functions by
+    own time; BENCH_SORT=cumulative, BENCH_TOP=n, BENCH_PROFILE_OUT=file for pstats)
 """
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def measure(name: str, prepare: Callable[[], Callable[[], object]]) -> None:
     if os.environ.get("BENCH_SHOW_SQL"):
         print(seen.listing())
     if profiler:
+        if os.environ.get("BENCH_PROFILE_OUT"):
+            profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])  # for pstats: callers, callees
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "35")))
 
 
