@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(out.getvalue())
                     out = io.StringIO()
                     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
-                    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees("_log|handle|emit|makeRecord|factory|format")
+                    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(os.environ.get("CALLEES", "_log|handle|emit|makeRecord|factory|format"))
                     print(out.getvalue())
                     return 0
                 rounds, seen, split = [], {}, []

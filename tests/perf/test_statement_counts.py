@@ -59,9 +59,10 @@ EXPECTED: dict[str, dict[str, int]] = {
     "product_list_warm": {"sqlite": 1, "mariadb": 0},
     # 门店 is the stores help, the same for everyone: no follower lookup, no statement at all.
     "official_account_text": {"sqlite": 0, "mariadb": 0},
-    # The follower by openid (once: the location update takes the row it read), UPDATE its last location. The
-    # active stores with their hours come from the catalog cache (app/stores/service.nearest_open_cards).
-    "official_account_location": {"sqlite": 2, "mariadb": 2},
+    # UPDATE the follower's last location by openid (no SELECT first: the answer needs nothing of the row; it is
+    # read or made only when the UPDATE matched none, a first message). The active stores with their hours come
+    # from the catalog cache (app/stores/service.nearest_open_cards).
+    "official_account_location": {"sqlite": 1, "mariadb": 1},
 }
 
 
