@@ -13,10 +13,12 @@ a running `micromall serve` (one stat per read).
 Stock changes with every sale, so it has a version of its own (Redis only; without Redis it is read from the
 database for every page). Every write to store_stock through a session bumps it after the commit: the conditional
 UPDATEs of app/catalog/stock.py (seen in `do_orm_execute`), ORM changes to StoreStock rows (seen at flush) and SQL
-text that writes the table. A page's stock is stored tagged with the catalog and stock versions read *before* it
-was read from the database, and served only while both are current: a sale committed meanwhile bumps the stock
-version after its commit, so a page read before the sale can never be served after it (the warm product list then
-sends no SQL at all: one MGET). Writes that bypass the session (raw SQL from outside) show within STOCK_TTL_S.
+text that writes the table. A page's answer (`cached_answer`: the page with its stock, rendered) is stored tagged
+with the catalog and stock versions read *before* its stock was read from the database, and served only while both
+are current: a sale committed meanwhile bumps the stock version after its commit, so an answer read before the sale
+can never be served after it (the warm product list then sends no SQL at all, and decodes no JSON: one MGET of the
+two versions and the answer's bytes). Writes that bypass the session (raw SQL from outside) show within
+STOCK_TTL_S.
 """
 from __future__ import annotations
 
@@ -160,10 +162,10 @@ def cached_answer(key: str, build: Callable[[], Any], read_stock: Callable[[Any]
         return render(page, read_stock(page))
     version = int(version_raw or 0)
     tag = f"{version}:{int(stock_version_raw or 0)}\n".encode()
-    if answer_raw and answer_raw.startswith(tag):
+    if isinstance(answer_raw, bytes) and answer_raw.startswith(tag):
         return answer_raw[len(tag):]
     page_key = f"micromall:catalog:page:{key}"
-    writes = {}
+    writes: dict[str, tuple[str | bytes, int]] = {}
     try:
         page_raw = redis.get(page_key)
     except RedisError:
