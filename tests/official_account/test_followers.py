@@ -4,12 +4,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.followers.service import link_customer
 from app.models import Customer, Follower
 from app.stores.hours import local_now
 from tests import factories
+from tests.conftest import mariadb_only
 from tests.official_account.conftest import fresh, run_jobs
 
 
@@ -174,3 +176,34 @@ def test_link_tokens_expire_and_bind_to_their_follower(follower, wx, client, app
     assert client.post("/api/v1/me/official-account/link", json={"token": "x" * 65}, headers=headers).status_code \
         == 400
     assert client.post("/api/v1/me/official-account/link", json={"token": token}).status_code == 401
+
+
+@mariadb_only
+def test_new_followers_located_at_once_do_not_deadlock(app_ctx, backend):
+    """Eight first locations of eight new followers at the same instant, each in its own transaction. An UPDATE that
+    matched no row took a gap lock on the openid index under REPEATABLE READ, and the INSERT after it waited on the
+    others' gap locks: a deadlock, MariaDB rolled one transaction back and the callback answered 503 (bench.run S4,
+    2026-12-02). One upsert per location takes no lock before it inserts."""
+    from app.followers.service import remember_location
+    from tests.race import run_together
+
+    app = app_ctx
+    openids = [f"o-new-at-once-{i}" for i in range(8)]
+
+    def locate(openid: str):
+        def run():
+            with app.app_context():
+                try:
+                    remember_location(openid, 31.23, 121.47)
+                    db.session.commit()
+                    return "ok"
+                except Exception as exc:  # noqa: BLE001 - the test reports what failed
+                    db.session.rollback()
+                    return f"{type(exc).__name__}: {exc}"
+        return run
+
+    assert run_together([locate(o) for o in openids]) == ["ok"] * 8
+    rows = db.session.scalars(select(Follower).where(Follower.openid.in_(openids))).all()
+    assert sorted(r.openid for r in rows) == sorted(openids)
+    assert all((r.last_latitude, r.last_longitude, r.subscribed) == (31.23, 121.47, True) for r in rows)
+    assert all(r.last_located_at is not None and r.created_at is not None for r in rows)
