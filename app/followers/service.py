@@ -86,8 +86,8 @@ def _located_statement(dialect: str) -> Any:
                                                set_={name: statement.excluded[name] for name in located})
     from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-    statement = mysql_insert(table).values(values)
-    return statement.on_duplicate_key_update({name: statement.inserted[name] for name in located})
+    upsert = mysql_insert(table).values(values)
+    return upsert.on_duplicate_key_update({name: upsert.inserted[name] for name in located})
 
 
 _LOCATED: dict[str, Any] = {}
