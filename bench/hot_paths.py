@@ -79,7 +79,7 @@ def measure(name: str, prepare: Callable[[], Callable[[], object]]) -> None:
     if os.environ.get("BENCH_SHOW_SQL"):
         print(seen.listing())
     if profiler:
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "35")))
 
 
 def _placing(client, store_id: int, sku_id: int, buyer: str, expected: int):
