@@ -84,6 +84,8 @@ def measure(name: str, prepare: Callable[[], Callable[[], object]], this_thread_
           f"in the kernel)  {statements:3} statements")
     if os.environ.get("BENCH_SHOW_SQL"):
         print(seen.listing())
+    if profiler and os.environ.get("BENCH_CPROFILE_OUT"):  # for pstats / snakeviz
+        profiler.dump_stats(os.environ["BENCH_CPROFILE_OUT"])
     if profiler:
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "35")))
 

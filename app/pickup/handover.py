@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -162,9 +162,21 @@ def _remember_redeemed(pickup: Pickup, ticket: str, by_qr: bool, claim: fastpath
         claim.settle_after_commit(for_waiters)
 
 
+# The hot writes of an attempt as Core statements built once, executed with their parameters: nothing reads these
+# rows back in the unit, so no ORM object and its flush, and no statement built, coerced and keyed per call (each
+# of which cost more CPU than sending the statement; bench/hot_paths.py). Every attempt writes the log row.
+_LOG = insert(PickupAttempt.__table__)
+_SHIPPING_REPORT = insert(ShippingReport.__table__)
+_codes = PickupCode.__table__.c
+_CLAIM_CODE = (update(PickupCode.__table__)
+               .where(_codes.id == bindparam("code_id"), _codes.redeemed_at.is_(None), _codes.revoked_at.is_(None),
+                      _codes.expires_at > bindparam("now"))
+               .values(redeemed_at=bindparam("now"), redeemed_by_seat_id=bindparam("seat_id")))
+
+
 def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str) -> None:
-    db.session.add(PickupAttempt(seat_id=seat_id, store_id=store_id, order_id=order_id, action=action, via=via,
-                                 outcome=outcome, at=utcnow()))
+    db.session.execute(_LOG, dict(seat_id=seat_id, store_id=store_id, order_id=order_id, action=action, via=via,
+                                  outcome=outcome, at=utcnow()))
 
 
 def _not_found() -> _Failed:
@@ -250,14 +262,11 @@ def _hand_over(seat: StaffSeat, pickup: Pickup, rule: CommissionRule | None) -> 
             read_again_after_losing_a_race()
             continue
         now = utcnow()
-        claimed = db.session.execute(
-            update(PickupCode).where(PickupCode.id == code_id, PickupCode.redeemed_at.is_(None),
-                                     PickupCode.revoked_at.is_(None), PickupCode.expires_at > now)
-            .values(redeemed_at=now, redeemed_by_seat_id=seat_id).execution_options(synchronize_session=False))
+        claimed = db.session.execute(_CLAIM_CODE, dict(code_id=code_id, now=now, seat_id=seat_id))
         if claimed.rowcount != 1:
             read_again_after_losing_a_race()
             continue
-        db.session.add(ShippingReport(order_id=order_id, created_at=now))
+        db.session.execute(_SHIPPING_REPORT, dict(order_id=order_id, created_at=now, attempts=0))
         if attempt:  # a lost race rolled back the transaction the rule was read in
             rule = db.session.get(CommissionRule, order.store_id)
         earn_for_handover(order, seat, now, rule)  # commission, once, with the handover (issue 17)
