@@ -115,9 +115,11 @@ def _write_after_commit(session: Session) -> None:
         _write(pending[0][0], [(key, value, ttl_s) for _, key, value, ttl_s in pending])
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_on_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
+# Any end of the outermost transaction but a commit (whose listener above took what was pending): a rollback, or
+# a session invalidated after a database failure (app/errors.drop_connections), which fires no rollback event.
+@event.listens_for(Session, "after_transaction_end")
+def _forget_unless_committed(session: Session, transaction) -> None:
+    if transaction.parent is None:
         pending = session.info.pop(_PENDING, None) or []
         # A claim whose outcome was to be told after the commit: told now that there is none (ask the database).
         claims = [(redis, (key, RETRY, ttl_s)) for redis, key, _, ttl_s in pending if ttl_s == _SETTLES_A_CLAIM]

@@ -162,6 +162,23 @@ def test_payment_notification_copy(app, app_ctx, client, notifier, backend):
     the timed thread's CPU and statements are counted."""
     store_id = factories.store()
     sku_id = factories.product(specs=(("中杯", 2800),), stock={store_id: 100000}).sku_ids[0]
+
+    def prepare():
+        headers = factories.login(client, f"copier{time.monotonic_ns()}")
+        placed = client.post("/api/v1/orders", headers=headers,
+                             json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}).get_json()
+        resource = notifier.resource(placed["order_no"], placed["total_fen"])
+        body, copy = notifier.body(resource), notifier.body(resource)
+        return lambda: _post(app.test_client(), notifier, body), lambda: _post(client, notifier, copy)
+
+    measure_beside_a_stalled_first("notify_copy_concurrent", prepare)
+
+
+def measure_beside_a_stalled_first(name: str, prepare: Callable[[], tuple[Callable[[], object], Callable[[], object]]]
+                                   ) -> None:
+    """measure() of the second of two requests: prepare() returns both (untimed); the first runs in another thread
+    and stalls 30 ms right after its guarded UPDATE of the order (the row locked, nothing committed); then the
+    second is timed, on this thread, which counts its CPU and statements alone."""
     first: dict[str, object] = {}
     locked = threading.Event()
 
@@ -170,26 +187,22 @@ def test_payment_notification_copy(app, app_ctx, client, notifier, backend):
             locked.set()
             time.sleep(0.03)
 
-    def prepare():
-        headers = factories.login(client, f"copier{time.monotonic_ns()}")
-        placed = client.post("/api/v1/orders", headers=headers,
-                             json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}).get_json()
-        resource = notifier.resource(placed["order_no"], placed["total_fen"])
-        body, copy = notifier.body(resource), notifier.body(resource)
+    def prepare_both():
+        send_first, send_second = prepare()
         locked.clear()
 
         def send():
-            thread = threading.Thread(target=lambda: _post(app.test_client(), notifier, body))
+            thread = threading.Thread(target=send_first)
             first["thread"] = thread
             thread.start()
             assert locked.wait(10)
-            _post(client, notifier, copy)
+            send_second()
             thread.join()
         return send
 
     event.listen(db.engine, "after_cursor_execute", stall)
     try:
-        measure("notify_copy_concurrent", prepare, this_thread_only=True)
+        measure(name, prepare_both, this_thread_only=True)
     finally:
         event.remove(db.engine, "after_cursor_execute", stall)
 
@@ -232,32 +245,16 @@ def test_pickup_redeem_loser(app, app_ctx, client, shop, paid_order, staff_membe
     code is sent, and waits for the first (on the row lock, or since app/fastpath.Claim in Redis). Only the timed
     thread's CPU and statements are counted."""
     staff = staff_member(shop.store_id)
-    first: dict[str, object] = {}
-    locked = threading.Event()
-
-    def stall(conn, cursor, statement, parameters, context, executemany) -> None:
-        if threading.current_thread() is first.get("thread") and statement.startswith("UPDATE orders"):
-            locked.set()
-            time.sleep(0.03)
 
     def prepare():
         order = paid_order(shop, f"rushed{time.monotonic_ns()}")
-        locked.clear()
 
-        def send():
-            thread = threading.Thread(target=lambda: first.__setitem__("answer", app.test_client().post(
-                REDEEM, headers=staff.headers, json={"code": order.code})))
-            first["thread"] = thread
-            thread.start()
-            assert locked.wait(10)
+        def send_first():
+            assert app.test_client().post(REDEEM, headers=staff.headers, json={"code": order.code}).status_code == 200
+
+        def send_second():
             response = client.post(REDEEM, headers=staff.headers, json={"code": order.code})
-            thread.join()
-            assert first["answer"].status_code == 200  # type: ignore[attr-defined]
             assert response.status_code == 409 and response.get_json()["error"]["code"] == "already_redeemed"
-        return send
+        return send_first, send_second
 
-    event.listen(db.engine, "after_cursor_execute", stall)
-    try:
-        measure("redeem_loser_concurrent", prepare, this_thread_only=True)
-    finally:
-        event.remove(db.engine, "after_cursor_execute", stall)
+    measure_beside_a_stalled_first("redeem_loser_concurrent", prepare)

@@ -1,16 +1,11 @@
 """The order's marker (app/payments/notifications._paid_already) and claim (app/fastpath.Claim): another notification
 id of a transaction already recorded is taken from Redis with every check the database makes; anything else goes to
 the database; copies waiting for a first one that commits nothing are answered by the database, never by the claim."""
-import threading
-import time
-
-from sqlalchemy import event
-
-from app import fastpath
 from app.extensions import db
 from app.models import OrderEvent, Payment, PaymentNotification
 from tests.checkout.conftest import order
 from tests.conftest import mariadb_only
+from tests.race import first_fails_while_second_waits
 
 
 def _outcomes():
@@ -52,41 +47,10 @@ def test_when_the_first_notifications_commit_fails_its_waiting_copy_applies_the_
     """The first copy holds the order's claim and row, then its commit fails (503): its waiting copy (another id)
     is told RETRY on the rollback and applies the payment itself, once."""
     resource = notifier.resource(placed.order_no, placed.total_fen)
-    first: dict[str, object] = {}
-    locked, waiting = threading.Event(), threading.Event()
-    wait = fastpath.Claim.wait
-
-    def waits(claim):
-        waiting.set()
-        return wait(claim)
-
-    monkeypatch.setattr(fastpath.Claim, "wait", waits)
-
-    def fail_first(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("UPDATE orders") and "serving" not in first:
-            first["serving"] = threading.current_thread()  # the live server's thread that serves the first copy
-        if threading.current_thread() is first.get("serving"):
-            if statement.startswith("UPDATE orders"):
-                locked.set()
-                assert waiting.wait(10)  # the copy found the claim busy
-                time.sleep(0.02)  # and is blocked in Redis
-            elif statement.startswith("INSERT INTO job_outbox"):
-                raise ConnectionResetError("the database went away before the commit")
-
-    def post():
-        first["answer"] = notifier.post(notifier.body(resource))
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", fail_first)
-    try:
-        thread = threading.Thread(target=post)
-        thread.start()
-        assert locked.wait(10)
-        second = notifier.post(notifier.body(resource))
-        thread.join(10)
-    finally:
-        event.remove(engine, "before_cursor_execute", fail_first)
-    assert first["answer"].status_code >= 500  # type: ignore[attr-defined]
+    first, second = first_fails_while_second_waits(db.engine, monkeypatch,
+                                                   lambda: notifier.post(notifier.body(resource)),
+                                                   lambda: notifier.post(notifier.body(resource)), "INSERT INTO job_outbox")
+    assert first.status_code >= 500
     assert second.status_code == 204, second.text
     assert _outcomes() == ["applied"]
     o = order(placed.order_no)

@@ -1,9 +1,6 @@
 """Simultaneous redeems of one code wait for the first in Redis (app/fastpath.Claim), never answered from the claim:
 only from what the first committed, else by the database as before."""
-import threading
 import time
-
-from sqlalchemy import event
 
 from app import fastpath
 from app.extensions import db, redis_client
@@ -14,7 +11,7 @@ from app.pickup.handover import _ticket
 from tests import factories
 from tests.conftest import mariadb_only
 from tests.pickup.conftest import Shop
-from tests.race import run_together
+from tests.race import first_fails_while_second_waits, run_together
 
 REDEEM = "/api/v1/staff/pickups/redeem"
 
@@ -64,45 +61,17 @@ def test_a_claim_whose_holder_died_only_delays_the_next_redeem(app, paid_order, 
 @mariadb_only
 def test_when_the_first_redeems_commit_fails_a_waiter_hands_the_order_over(app, paid_order, staff_member, sandbox,
                                                                             monkeypatch):
-    """The first copy holds the claim and its locks, then its commit fails (503): nothing of it is kept, so its
-    waiter must not answer already_redeemed. It is told RETRY on the rollback and the database hands the order
-    over to it."""
+    """The first copy holds the claim and its locks, renders its 200, then its commit fails (503): nothing of it is
+    kept, so its waiter must not answer already_redeemed. It is told RETRY on the rollback (the claim's settlement
+    was waiting for the commit) and the database hands the order over to it."""
     order, staff = _scene(app, paid_order, staff_member, "rolledback")
-    first: dict[str, object] = {}
-    locked, waiting = threading.Event(), threading.Event()
-    wait = fastpath.Claim.wait
-
-    def waits(claim):
-        waiting.set()
-        return wait(claim)
-
-    monkeypatch.setattr(fastpath.Claim, "wait", waits)
-
-    def fail_first(conn, cursor, statement, parameters, context, executemany):
-        if threading.current_thread() is first.get("thread"):
-            if statement.startswith("UPDATE orders"):
-                locked.set()
-                assert waiting.wait(10)  # the second redeem found the claim busy
-                time.sleep(0.02)  # and is blocked in Redis
-            elif statement.startswith("INSERT INTO pickup_attempts"):
-                raise ConnectionResetError("the database went away at the commit")
-
-    def post():
-        first["answer"] = app.test_client().post(REDEEM, headers=staff.headers, json={"code": order.code})
-
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", fail_first)
-    try:
-        thread = threading.Thread(target=post)
-        first["thread"] = thread
-        thread.start()
-        assert locked.wait(10)
-        second = app.test_client().post(REDEEM, headers=staff.headers, json={"code": order.code})
-        thread.join(10)
-    finally:
-        event.remove(engine, "before_cursor_execute", fail_first)
-    assert first["answer"].status_code >= 500  # type: ignore[attr-defined]
+    first, second = first_fails_while_second_waits(
+        engine, monkeypatch, lambda: app.test_client().post(REDEEM, headers=staff.headers, json={"code": order.code}),
+        lambda: app.test_client().post(REDEEM, headers=staff.headers, json={"code": order.code}),
+        "COMMIT")
+    assert first.status_code >= 500
     assert second.status_code == 200, second.get_json()
     with app.app_context():
         assert db.session.get(Order, order.order_id).status == "picked_up"
