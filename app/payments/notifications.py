@@ -6,6 +6,13 @@ commits, then finds it. So of any number of copies exactly one applies the payme
 a repeat of its id is answered from a Redis marker before the database (app/fastpath.py); without the marker the
 database answers as before.
 
+A payment's success is also remembered per order, after the commit that left the order's payment with its
+transaction: another notification id of that transaction (WeChat Pay redelivers with the same id; a second id is
+the exception) is then answered from the order's marker with the database's checks, and its id is not recorded
+(_paid_already). Copies that arrive before that commit wait for the first in Redis, not on its row locks and
+unique keys (the order's fastpath.Claim), and answer from that marker; a first that commits nothing sends them to
+the database.
+
 Each endpoint claims ids in its own table and only for its own kind of event (TRANSACTION.* at the payment
 endpoint, REFUND.* at the refund endpoint). A notification of the wrong kind is refused before anything is
 recorded, so it cannot spend the id its real delivery will arrive with.
@@ -23,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -47,7 +55,7 @@ class Answer:
 
 TRANSACTION_PREFIX, REFUND_PREFIX = "TRANSACTION.", "REFUND."
 Record = type[PaymentNotification] | type[RefundNotification]
-_INSERT = {record: insert(record.__table__) for record in (PaymentNotification, RefundNotification)}
+_INSERTS: dict[str, Any] = {}  # a record table's INSERT, built once (app/commission/payouts.py claims with _claim too)
 
 
 # WeChat Pay retries a notification for about 24 hours; a repeat within that is answered from Redis.
@@ -88,7 +96,9 @@ def _claim(record: Record, notification_id: str, event_type: str, presumed: str 
         try:
             # The table's INSERT, built once per table, with the values as parameters: no ORM bulk-insert path and
             # no statement built per call (bench/hot_paths.py: notify_first).
-            db.session.execute(_INSERT[record], values)
+            if record.__tablename__ not in _INSERTS:  # (a statement has no truth value: no `get() or`)
+                _INSERTS[record.__tablename__] = insert(record.__table__)
+            db.session.execute(_INSERTS[record.__tablename__], values)
             return None
         except IntegrityError:
             read_again_after_losing_a_race()  # the first copy committed its record: read it
