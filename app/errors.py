@@ -164,6 +164,8 @@ def _rollback() -> None:
     """An error never leaves half a change behind: whatever the request flushed is undone before it answers."""
     from app.extensions import db
 
+    if not db.session.registry.has():
+        return  # the request never opened a session (a 401, a refused query, /healthz): none is made to roll back
     try:
         db.session.rollback()
     except Exception as err:  # the database went away meanwhile: the transaction died with its connection

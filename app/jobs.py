@@ -31,10 +31,10 @@ from typing import Any, Callable, TypeVar
 from flask import Flask, current_app, has_app_context
 from rq import Queue
 from sqlalchemy import event, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.insert_unless_taken import insert_unless_taken
 from app.logs import request_id_var
 from app.models.outbox import JobStatus, OutboxJob
 from app.models.types import utcnow
@@ -169,30 +169,8 @@ def _insert_all_unless_queued(session: Session, rows: list[dict[str, Any]], avai
 
 def _insert_unless_queued(session: Session, values: dict[str, Any]) -> int | None:
     """INSERT the row unless its dedup_key is taken; its id, or None. One statement where a SAVEPOINT, INSERT and
-    RELEASE (or ROLLBACK TO) were three: on MariaDB `ON DUPLICATE KEY UPDATE` of nothing (a duplicate gives no insert
-    id; it also waits on the key with an exclusive lock, so two waiting duplicates cannot deadlock each other), on
-    SQLite `ON CONFLICT (dedup_key) DO NOTHING`; elsewhere the savepoint."""
-    dialect = session.get_bind().dialect.name
-    table = OutboxJob.__table__
-    if dialect in ("mysql", "mariadb"):
-        from sqlalchemy.dialects.mysql import insert as mysql_insert
-
-        result = session.execute(mysql_insert(table).values(**values).on_duplicate_key_update(
-            dedup_key=table.c.dedup_key))
-        return result.lastrowid or None  # type: ignore[attr-defined]
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        result = session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=[table.c.dedup_key]))
-        return result.lastrowid if result.rowcount == 1 else None  # type: ignore[attr-defined]
-    row = OutboxJob(**values)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row.id
+    RELEASE (or ROLLBACK TO) were three (app/insert_unless_taken.py)."""
+    return insert_unless_taken(session, OutboxJob.__table__, values, key="dedup_key")
 
 
 def hand_over(app: Flask, row_id: int) -> None:

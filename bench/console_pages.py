@@ -61,7 +61,7 @@ def main() -> int:
                                      spec=sku.spec, unit_price_fen=sku.price_fen, quantity=1))
             db.session.add(Payment(order_id=order.id, out_trade_no=order.order_no, amount_fen=sku.price_fen,
                                    payer_openid=customer.openid, transaction_id=f"4200{n}", paid_at=now))
-            record_creation(order, "bench")
+            record_creation(db.session.connection(), order.id, order.status, "bench", order.created_at)
         db.session.commit()
         assert db.session.scalar(db.select(db.func.count()).select_from(StoreStock))
     client = app.test_client()

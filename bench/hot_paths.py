@@ -1,11 +1,12 @@
 """Statements and client-side CPU per request of the hot write paths, in process, through the WSGI callable (no
 server, no wrk: meaningful on a busy machine, unlike bench.run).
 
-Paths: order placement (ample stock; and refused, the SKU sold out: a rush's losers), a payment notification (first,
-a repeat of its id, and another id of the same transaction once it is applied), a pickup redeem (first, a repeat scan
-of the redeemed code, and a loser: a scan of a code whose first redeem is in flight, S5's 19 of 20). Each round
-prepares its own fresh order/code outside the timed part; the timed part is one request through `app.test_client()`
-with `getrusage(RUSAGE_THREAD)` around it (the CPU of the request's thread, user and kernel: the app's code,
+Paths: order placement (ample stock; and refused, the SKU sold out: a rush's losers; with a cold token, a warm
+one, an Idempotency-Key), a payment notification (first, a repeat of its id, another id of the same transaction
+once it is applied, and a copy beside a first in flight: S3's copies), a pickup redeem (first, a repeat scan of the
+redeemed code, and a loser: a scan of a code whose first redeem is in flight, S5's 19 of 20). Each round prepares
+its own fresh order/code outside the timed part; the timed part is one request through `app.test_client()` with
+`getrusage(RUSAGE_THREAD)` around it (the CPU of the request's thread, user and kernel: the app's code,
 SQLAlchemy, the driver; not MariaDB's or Redis's). Printed: the median over the rounds in microseconds, and the
 statements the request sent (the tests' counter, tests/perf/conftest.py).
 
@@ -15,7 +16,8 @@ MariaDB + Redis (a private database and Redis db, as every test run gets):
     MICROMALL_TEST_BACKENDS=mariadb nice .venv/bin/python -m pytest -q -s -p no:randomly bench/hot_paths.py
     BENCH_ROUNDS=50 ... (default 30)   BENCH_DRIVER=mysqldb ... (mysqlclient instead of PyMySQL)
     BENCH_SHOW_SQL=1 ...   (the statements of each path's last request)
-    BENCH_CPROFILE=placement ...   (cProfile over that path's timed requests: the top functions by own time)
+    BENCH_CPROFILE=placement ...   (cProfile, by thread CPU, over that path's timed requests: the top functions by
+    own time; BENCH_SORT=cumulative, BENCH_TOP=n, BENCH_PROFILE_OUT=file for pstats)
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def measure(name: str, prepare: Callable[[], Callable[[], object]], this_thread_
     cpu: list[float] = []
     system: list[float] = []  # of it, in the kernel (socket calls: a round trip's price on this VM)
     statements = 0
-    profiler = cProfile.Profile() if os.environ.get("BENCH_CPROFILE") == name else None
+    profiler = cProfile.Profile(time.thread_time) if os.environ.get("BENCH_CPROFILE") == name else None
     for _ in range(ROUNDS):
         send = prepare()
         db.session.commit()
@@ -84,16 +86,26 @@ def measure(name: str, prepare: Callable[[], Callable[[], object]], this_thread_
           f"in the kernel)  {statements:3} statements")
     if os.environ.get("BENCH_SHOW_SQL"):
         print(seen.listing())
-    if profiler and os.environ.get("BENCH_CPROFILE_OUT"):  # for pstats / snakeviz
-        profiler.dump_stats(os.environ["BENCH_CPROFILE_OUT"])
     if profiler:
+        if os.environ.get("BENCH_PROFILE_OUT"):
+            profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])  # for pstats: callers, callees
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "35")))
 
 
-def _placing(client, store_id: int, sku_id: int, buyer: str, expected: int):
-    """A fresh buyer each round (the unpaid-order cap never bites); the timed part is the one POST /orders."""
+def _placing(client, store_id: int, sku_id: int, buyer: str, expected: int, warm: bool = False,
+             keyed: bool = False):
+    """A fresh buyer each round (the unpaid-order cap never bites); the timed part is the one POST /orders. `warm`:
+    the buyer's token already in the token cache (a GET of their orders first, untimed), a customer's steady state
+    (bench.run's S2a after each customer's first order); `keyed`: with an Idempotency-Key, as the mini-program
+    sends it (S2a; S2b sends none)."""
     def prepare():
         headers = factories.login(client, f"{buyer}{time.monotonic_ns()}")
+        if warm:
+            assert client.get("/api/v1/orders", headers=headers).status_code == 200
+            db.session.commit()
+            db.session.expunge_all()  # as a served request's fresh session: nothing of the GET's left in it
+        if keyed:
+            headers = {**headers, "Idempotency-Key": f"k{time.monotonic_ns()}"}
 
         def send():
             response = client.post("/api/v1/orders", headers=headers,
@@ -108,8 +120,11 @@ def test_order_placement(app_ctx, client, backend):
     store_id = factories.store()
     sku_id = factories.product(specs=(("中杯", 2800),), stock={store_id: 100000}).sku_ids[0]
     measure("placement", _placing(client, store_id, sku_id, "buyer", 201))
+    measure("placement_warm", _placing(client, store_id, sku_id, "regular", 201, warm=True, keyed=True))
     sold_out = factories.product(specs=(("大杯", 3000),), stock={store_id: 0}).sku_ids[0]
     measure("placement_sold_out", _placing(client, store_id, sold_out, "loser", 409))
+    measure("placement_sold_out_warm", _placing(client, store_id, sold_out, "rusher", 409, warm=True))
+    measure("placement_sold_out_keyed", _placing(client, store_id, sold_out, "retrier", 409, warm=True, keyed=True))
 
 
 def _signed(notifier, body: bytes) -> dict[str, str]:

@@ -191,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(out.getvalue())
                     out = io.StringIO()
                     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
-                    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees("_log|handle|emit|makeRecord|factory|format")
+                    # BENCH_CALLEES: a regex of the functions whose callees to list (the request log's by default)
+                    callees = os.environ.get("BENCH_CALLEES", "_log|handle|emit|makeRecord|factory|format")
+                    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(callees)
                     print(out.getvalue())
                     return 0
                 rounds, seen, split = [], {}, []

@@ -215,6 +215,20 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLOCK_TICKS
 
 
+def tree_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU of a gunicorn master and its workers so far, the ones recycled meanwhile included: the
+    master's own time, its reaped children's (cutime, cstime: a worker that max_requests retired during a load
+    lands there when the master waits for it) and its live workers'. A sum over a fixed list of worker pids would
+    lose a retired worker's time (C0 printed a negative CPU per request when a worker was recycled in its load)."""
+    try:
+        fields = Path(f"/proc/{master_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = sum(int(f) for f in fields[11:15]) / CLOCK_TICKS  # utime, stime, cutime, cstime
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master_pid)], capture_output=True, text=True).stdout
+    return own + cpu_seconds([int(p) for p in children.split()])
+
+
 def server_pids(name: str) -> list[int]:
     """The pids of a shared server by its exact process name (MariaDB, Redis): only read, never signalled."""
     out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout

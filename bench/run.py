@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 
 from bench import gates, scenario_data as data
 from bench.procs import (RESULTS, WORK, Ports, Procs, bench_env, cpu_seconds, machine_facts, peak_rss_mib,
-                         server_pids, sql_per_request, start_gunicorn, start_nginx, start_sandbox, worker_pids)
+                         server_pids, sql_per_request, start_gunicorn, start_nginx, start_sandbox, tree_cpu_seconds,
+                         worker_pids)
 from bench.wrk import Result, run as wrk_run
 
 # Sized so each count-bounded scenario takes ~10-20 s here; BOUND_S stops any of them that has not finished.
@@ -118,12 +119,17 @@ class Bench:
     def load(self, name, reqs, conns, seconds, once, expected, url=None) -> Result:
         # Where the machine's CPU went during the load, per request: the app's workers, MariaDB, Redis (the rest of
         # the two cores is wrk, nginx and the kernel). Says whether a path is held up by its own code or the server.
-        groups = {"app": worker_pids(self.master) if self.master else [], "mariadb": server_pids("mariadbd"),
-                  "redis": server_pids("redis-server")}
-        before = {k: cpu_seconds(v) for k, v in groups.items()}
+        master = self.master.pid if self.master else None
+        servers = {"mariadb": server_pids("mariadbd"), "redis": server_pids("redis-server")}
+
+        def used() -> dict[str, float]:
+            return {"app": tree_cpu_seconds(master) if master else 0.0,
+                    **{k: cpu_seconds(v) for k, v in servers.items()}}
+
+        before = used()
         result = wrk_run(name, url or self.app_url, reqs, connections=conns, seconds=seconds, once=once,
                          expected=expected)
-        result.cpu_ms = {k: (cpu_seconds(v) - before[k]) * 1000 / max(result.requests, 1) for k, v in groups.items()}
+        result.cpu_ms = {k: (v - before[k]) * 1000 / max(result.requests, 1) for k, v in used().items()}
         print(f"  {time.strftime('%H:%M:%S')} {name}: {result.requests} requests, {result.rps:.0f}/s, p99 {result.p99_ms:.1f} ms, "
               f"statuses {result.statuses}", flush=True)
         return result

@@ -7,6 +7,7 @@ from typing import Any
 from app.customers.service import mask_phone
 from app.models import Customer, Order
 from app.orders.cart import CartLine
+from app.orders.placement import PlacedOrder
 from app.stores.service import StoreView, opening_hours
 
 
@@ -31,7 +32,8 @@ def customer_json(customer: Customer) -> dict[str, Any]:
             "created_at": iso(customer.created_at)}
 
 
-def order_json(order: Order) -> dict[str, Any]:
+def order_json(order: Order | PlacedOrder) -> dict[str, Any]:
+    # A new order is a PlacedOrder (the values its placement wrote, app/orders/placement.py), any other an Order.
     return {
         "order_no": order.order_no, "status": order.status, "total_fen": order.total_fen, "remark": order.remark,
         "store": {"id": order.store.id, "name": order.store.name},

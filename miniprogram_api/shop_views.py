@@ -1,7 +1,7 @@
 """Stores, the category tree and products: public, no login needed to look around."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from app.catalog import service as catalog
 from app.errors import invalid_field
@@ -51,9 +51,13 @@ def categories():
 @operation(tags=SHOP, query=ProductsQuery, ok=ProductPage, errors=(404,))
 def store_products(store_id: int, query: ProductsQuery):
     """Products with SKUs, price and stock at the store"""
-    items, total = catalog.store_products(store_id, query.category_id, query.q, query.offset,
-                                          query.per_page)  # 404 for an unknown store
-    return jsonify(page_of(items, query.page, query.per_page, total))
+    def render(items: list[dict], total: int) -> bytes:
+        return jsonify(page_of(items, query.page, query.per_page, total)).get_data()
+
+    # The cached answer's bytes, as jsonify made them (Flask's JSON settings), served without decoding them.
+    body = catalog.store_products(store_id, query.category_id, query.q, query.offset, query.per_page,
+                                  render)  # 404 for an unknown store
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @consumer.get("/products/<int:product_id>")

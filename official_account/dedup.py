@@ -79,7 +79,13 @@ def claim(key: str) -> tuple[bool, str | None]:
         held = PENDING if value is None else value.decode()
     if held is None:
         return True, None
-    return False, None if held == PENDING else held
+    return earlier(held)
+
+
+def earlier(held: bytes | str) -> tuple[bool, str | None]:
+    """claim()'s answer for a retry whose key holds `held`: the first arrival's reply, None while it has none."""
+    text = held.decode() if isinstance(held, bytes) else held
+    return False, None if text == PENDING else text
 
 
 def store(key: str, reply: str) -> None:

@@ -85,7 +85,7 @@ def on_text(message: BaseMessage) -> Answer | None:
 def on_location(message: BaseMessage) -> Answer:
     lat = _coordinate(lambda: message.location_x, 90)
     lng = _coordinate(lambda: message.location_y, 180)
-    followers.remember_location(message.source, lat, lng)  # reads (or makes) the follower once
+    followers.remember_location(message.source, lat, lng)  # one UPDATE (the row is made when there is none)
     return answers.nearest_open(lat, lng)
 
 

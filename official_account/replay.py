@@ -7,7 +7,8 @@ same digest. That is exactly what WeChat's own retries are (the same message sen
 same query and body), and the MsgId de-duplication in official_account/dedup.py answers those with the first reply.
 
 Records live in Redis (SET NX EX) for as long as a timestamp is accepted; without Redis (development), or while
-Redis fails, in this process's memory with the same semantics.
+Redis fails, in this process's memory with the same semantics. `admit_and_claim` makes this check and the MsgId
+claim of official_account/dedup.py in one Redis round trip (a script), the claim only for an admitted request.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from flask import Flask, current_app
 from redis import RedisError
 
 from app.extensions import redis_client
+from official_account import dedup
 from official_account.security import REPLAY_WINDOW_S
 
 log = logging.getLogger(__name__)
@@ -75,8 +77,54 @@ def _first_digest(key: str, digest: str) -> str:
     return current_app.extensions["micromall_oa_queries"].remember(key, digest)
 
 
+def _pair_key(timestamp: str, nonce: str) -> str:
+    return hashlib.sha256(f"{timestamp}\n{nonce}".encode()).hexdigest()
+
+
 def admit(timestamp: str, nonce: str, query_string: bytes, body: bytes) -> bool:
     """True for the first use of (timestamp, nonce) and for exact repeats of it; False for anything else."""
     digest = fingerprint(query_string, body)
-    key = hashlib.sha256(f"{timestamp}\n{nonce}".encode()).hexdigest()
-    return hmac.compare_digest(_first_digest(key, digest), digest)
+    return hmac.compare_digest(_first_digest(_pair_key(timestamp, nonce), digest), digest)
+
+
+# KEYS: the pair's record, the message's claim; ARGV: digest, record TTL, dedup.PENDING, claim TTL. {0}: refused
+# (another digest holds the pair; nothing claimed); {1}: admitted, first arrival; {2, reply}: admitted, a retry.
+# The digest is compared in Redis: it is no secret (a hash of what the sender sent), only which one came first.
+_ADMIT_AND_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if not held then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+elseif held ~= ARGV[1] then
+  return {0}
+end
+if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) then
+  return {1}
+end
+return {2, redis.call('GET', KEYS[2]) or ARGV[3]}
+"""
+
+
+def admit_and_claim(timestamp: str, nonce: str, query_string: bytes, body: bytes,
+                    claim_key: str) -> tuple[bool, bool, str | None]:
+    """admit(), then for an admitted request dedup.claim(claim_key): (admitted, first, earlier reply), with Redis
+    in one round trip. Not admitted: (False, False, None), nothing claimed. Redis failing: both as they fall back
+    alone (the record in this process's memory; the message handled as a first arrival)."""
+    redis = redis_client()
+    if redis is None:
+        if not admit(timestamp, nonce, query_string, body):
+            return False, False, None
+        return (True, *dedup.claim(claim_key))
+    digest, key = fingerprint(query_string, body), _pair_key(timestamp, nonce)
+    try:
+        answer = redis.register_script(_ADMIT_AND_CLAIM)(
+            keys=[PREFIX + key, dedup.PREFIX + claim_key], args=[digest, TTL_S, dedup.PENDING, dedup.TTL_S])
+    except RedisError:
+        log.warning("replay cache and dedup unavailable in Redis; this process's memory records the query, the "
+                    "message %s is handled without dedup", claim_key, exc_info=True)
+        admitted = hmac.compare_digest(current_app.extensions["micromall_oa_queries"].remember(key, digest), digest)
+        return admitted, admitted, None
+    if answer[0] == 0:
+        return False, False, None
+    if answer[0] == 1:
+        return True, True, None
+    return (True, *dedup.earlier(answer[1]))

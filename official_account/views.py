@@ -23,13 +23,17 @@ def callback() -> Response:
     if request.method == "GET":
         return Response(request.args.get("echostr", ""), content_type="text/plain; charset=utf-8")
     body = request.get_data()
-    if not replay.admit(request.args.get("timestamp", ""), request.args.get("nonce", ""), request.query_string, body):
-        raise Forbidden("This timestamp and nonce were already used for another message.")
     opened = open_message(body, request.args, config)
+    key = dedup.key_for(opened.fields)
+    # One (timestamp, nonce) carries one message, and a retry of a message is answered as the first: both asked in
+    # one Redis round trip, once the message is open (its MsgId is the dedup key). Opening first runs no handler:
+    # a safe-mode body is only decrypted once its msg_signature verifies.
+    admitted, first, earlier_reply = replay.admit_and_claim(
+        request.args.get("timestamp", ""), request.args.get("nonce", ""), request.query_string, body, key)
+    if not admitted:
+        raise Forbidden("This timestamp and nonce were already used for another message.")
     # Pickup codes are told only to a message that came encrypted: only WeChat can have sent it (issue 11).
     g.oa_safe_mode = opened.crypto is not None
-    key = dedup.key_for(opened.fields)
-    first, earlier_reply = dedup.claim(key)
     if first:
         try:
             answer = handlers.dispatch(opened.message)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, ScalarSelect, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.attribution.scenes import resolve
 from app.extensions import db
-from app.models import (AttributionEvent, AttributionScene, Customer, CustomerAttribution, Order, OrderAttribution,
+from app.models import (AttributionEvent, AttributionScene, Customer, CustomerAttribution, OrderAttribution,
                         StaffSeat, Store, utcnow)
 from app.ratelimit import Limit, take
 
@@ -104,14 +104,20 @@ def holding_seat(row: CustomerAttribution | None, now: datetime | None = None) -
     return seat
 
 
-def tag_order(order: Order) -> OrderAttribution | None:
-    """Placement hook: the order carries the seat holding its customer at its store. Flushes."""
-    row = db.session.scalar(select(CustomerAttribution).where(
-        CustomerAttribution.customer_id == order.customer_id, CustomerAttribution.store_id == order.store_id))
-    seat = holding_seat(row)
-    if seat is None:
-        return None
-    tag = OrderAttribution(order_id=order.id, seat_id=seat.id, store_id=order.store_id, created_at=utcnow())
-    db.session.add(tag)
-    db.session.flush()
-    return tag
+def holding_seat_id() -> ScalarSelect[int]:
+    """holding_seat() as a scalar subquery, for a placement's one read (app/orders/placement.py): the seat holding
+    customer :customer_id at store :store_id at :now (bind parameters), or NULL."""
+    row, seat = CustomerAttribution.__table__, StaffSeat.__table__
+    return (select(row.c.seat_id).join(seat, seat.c.id == row.c.seat_id)
+            .where(row.c.customer_id == bindparam("customer_id"), row.c.store_id == bindparam("store_id"),
+                   row.c.seat_until > bindparam("now"), seat.c.active.is_(True), seat.c.store_id == row.c.store_id)
+            .scalar_subquery())
+
+
+_TAG = insert(OrderAttribution.__table__)
+
+
+def tag_order(conn: Connection, order_id: int, store_id: int, seat_id: int, at: datetime) -> None:
+    """Placement hook: the order carries `seat_id`, the seat holding its customer at its store when it was placed
+    (read by holding_seat_id() in the placement's snapshot). One Core INSERT (app/orders/writes.py says why)."""
+    conn.execute(_TAG, {"order_id": order_id, "seat_id": seat_id, "store_id": store_id, "created_at": at})

@@ -13,10 +13,12 @@ a running `micromall serve` (one stat per read).
 Stock changes with every sale, so it has a version of its own (Redis only; without Redis it is read from the
 database for every page). Every write to store_stock through a session bumps it after the commit: the conditional
 UPDATEs of app/catalog/stock.py (seen in `do_orm_execute`), ORM changes to StoreStock rows (seen at flush) and SQL
-text that writes the table. A page's stock is stored tagged with the catalog and stock versions read *before* it
-was read from the database, and served only while both are current: a sale committed meanwhile bumps the stock
-version after its commit, so a page read before the sale can never be served after it (the warm product list then
-sends no SQL at all: one MGET). Writes that bypass the session (raw SQL from outside) show within STOCK_TTL_S.
+text that writes the table. A page's answer (`cached_answer`: the page with its stock, rendered) is stored tagged
+with the catalog and stock versions read *before* its stock was read from the database, and served only while both
+are current: a sale committed meanwhile bumps the stock version after its commit, so an answer read before the sale
+can never be served after it (the warm product list then sends no SQL at all, and decodes no JSON: one MGET of the
+two versions and the answer's bytes). Writes that bypass the session (raw SQL from outside) show within
+STOCK_TTL_S.
 """
 from __future__ import annotations
 
@@ -139,39 +141,45 @@ def cached_page(key: str, build: Callable[[], Any]) -> Any:
     return value
 
 
-def cached_page_with_stock(key: str, build: Callable[[], Any], read_stock: Callable[[Any], dict[int, int]]
-                           ) -> tuple[Any, dict[int, int]]:
-    """(page, stock by SKU id) for `key`: with Redis, both from one MGET when both are current; the page is built
-    and the stock read from the database (`read_stock(page)`) only when they are not. Without Redis (or when it
-    fails), the page as `cached_page` gives it and the stock from the database every time."""
+def cached_answer(key: str, build: Callable[[], Any], read_stock: Callable[[Any], dict[int, int]],
+                  render: Callable[[Any, dict[int, int]], bytes]) -> bytes:
+    """The answer `render(page, stock by SKU id)` for `key`, as bytes. With Redis, from one MGET (the two versions
+    and the rendered answer) when it was rendered at both current versions: no JSON decoded or encoded again. When
+    it was not, the page comes from its own cache entry (or is built) and the stock from the database
+    (`read_stock(page)`), and the answer is stored tagged with the versions read *before* that stock was read, so
+    a sale committed meanwhile (which bumps the stock version after its commit) makes it stale at once. Without
+    Redis (or when it fails), the page as `cached_page` gives it and the stock from the database every time."""
     redis = redis_client()
     if redis is None:
         page = cached_page(key, build)
-        return page, read_stock(page)
-    page_key, stock_key = f"micromall:catalog:page:{key}", f"micromall:catalog:stock:{key}"
+        return render(page, read_stock(page))
+    answer_key = f"micromall:catalog:answer:{key}"
     try:
-        version_raw, page_raw, stock_version_raw, stock_raw = redis.mget(VERSION_KEY, page_key, STOCK_VERSION_KEY,
-                                                                         stock_key)
+        version_raw, stock_version_raw, answer_raw = redis.mget(VERSION_KEY, STOCK_VERSION_KEY, answer_key)
     except RedisError as exc:
         log.warning("catalog cache unavailable (%s): page built from the database", type(exc).__name__)
         page = build()
-        return page, read_stock(page)
-    versions = [int(version_raw or 0), int(stock_version_raw or 0)]
+        return render(page, read_stock(page))
+    version = int(version_raw or 0)
+    tag = f"{version}:{int(stock_version_raw or 0)}\n".encode()
+    if isinstance(answer_raw, bytes) and answer_raw.startswith(tag):
+        return answer_raw[len(tag):]
+    page_key = f"micromall:catalog:page:{key}"
+    writes: dict[str, tuple[str | bytes, int]] = {}
+    try:
+        page_raw = redis.get(page_key)
+    except RedisError:
+        page_raw = None
     page = None
     if page_raw:
         stored = json.loads(page_raw)
-        if stored["version"] == versions[0]:
+        if stored["version"] == version:
             page = stored["value"]
-    if page is not None and stock_raw:
-        stored_stock = json.loads(stock_raw)
-        if stored_stock["versions"] == versions:
-            return page, {int(sku): quantity for sku, quantity in stored_stock["stock"].items()}
-    writes = {}
     if page is None:
         page = build()
-        writes[page_key] = (json.dumps({"version": versions[0], "value": page}, ensure_ascii=False), PAGE_TTL_S)
-    stock = read_stock(page)
-    writes[stock_key] = (json.dumps({"versions": versions, "stock": stock}), STOCK_TTL_S)
+        writes[page_key] = (json.dumps({"version": version, "value": page}, ensure_ascii=False), PAGE_TTL_S)
+    answer = render(page, read_stock(page))
+    writes[answer_key] = (tag + answer, STOCK_TTL_S)
     try:
         with redis.pipeline(transaction=False) as pipe:
             for name, (value, ttl) in writes.items():
@@ -179,7 +187,7 @@ def cached_page_with_stock(key: str, build: Callable[[], Any], read_stock: Calla
             pipe.execute()
     except RedisError as exc:
         log.warning("catalog cache unavailable (%s): page not stored", type(exc).__name__)
-    return page, stock
+    return answer
 
 
 def bump_stock_version() -> None:

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 
 from app.errors import NotFound
 from app.extensions import db
-from app.catalog.cache import cached_page_with_stock
+from app.catalog.cache import cached_answer
 from app.models import Category, Product, Sku, Store, StoreStock
 
 
@@ -55,13 +55,15 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def store_products(store_id: int, category_id: int | None, q: str | None, offset: int, limit: int
-                   ) -> tuple[list[dict[str, Any]], int]:
-    """Active products with at least one active SKU that the store carries (a stock row, even at zero: sold out
-    is shown, not hidden), by id; each SKU with the store's stock as of the last committed change. The page and,
-    with Redis, its stock come from the catalog cache (app/catalog/cache.py), which must be asked before this
-    request's first statement (its stock version has to be older than the database snapshot it reads). Raises
-    NotFound for an unknown or inactive store."""
+def store_products(store_id: int, category_id: int | None, q: str | None, offset: int, limit: int,
+                   render: Callable[[list[dict[str, Any]], int], bytes]) -> bytes:
+    """`render(items, total)` of the active products with at least one active SKU that the store carries (a stock
+    row, even at zero: sold out is shown, not hidden), by id; each SKU with the store's stock as of the last
+    committed change. The answer comes from the catalog cache (app/catalog/cache.cached_answer: with Redis, the
+    rendered bytes themselves while neither the catalog nor any stock changed), which must be asked before this
+    request's first statement (its stock version has to be older than the database snapshot it reads), so the
+    answer is the render's, byte for byte, and `render` must depend on nothing but its arguments and the key's
+    (store, filters, page). Raises NotFound for an unknown or inactive store."""
     key = f"{store_id}:{category_id}:{q or ''}:{offset}:{limit}"
 
     def read_stock(page: dict[str, Any]) -> dict[int, int]:
@@ -70,11 +72,12 @@ def store_products(store_id: int, category_id: int | None, q: str | None, offset
             select(StoreStock.sku_id, StoreStock.quantity)
             .where(StoreStock.store_id == store_id, StoreStock.sku_id.in_(sku_ids))).all()) if sku_ids else {}
 
-    page, stock = cached_page_with_stock(key, lambda: _build_page(store_id, category_id, q, offset, limit),
-                                         read_stock)
-    items = [{**product, "skus": [{**sku, "stock": stock.get(sku["id"], 0)} for sku in product["skus"]]}
-             for product in page["items"]]
-    return items, page["total"]
+    def with_stock(page: dict[str, Any], stock: dict[int, int]) -> bytes:
+        items = [{**product, "skus": [{**sku, "stock": stock.get(sku["id"], 0)} for sku in product["skus"]]}
+                 for product in page["items"]]
+        return render(items, page["total"])
+
+    return cached_answer(key, lambda: _build_page(store_id, category_id, q, offset, limit), read_stock, with_stock)
 
 
 def _build_page(store_id: int, category_id: int | None, q: str | None, offset: int, limit: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ SOLD_OUT_TTL_S, a bound on a deletion that Redis failed to take.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import fastpath
@@ -32,17 +32,23 @@ class InsufficientStock(Conflict):
                          {"sku_id": sku_id, "requested": requested, "available": available})
 
 
+_stock = StoreStock.__table__
+# Built once (the compiled form then comes from SQLAlchemy's cache), on the table: executed through the session, so
+# the catalog cache still sees a stock write (app/catalog/cache.py), but as Core, without the ORM's bulk UPDATE
+# machinery (no instances to synchronise: synchronize_session would be False anyway). Bind names differ from the
+# columns': SQLAlchemy keeps those for the SET clause.
+_TAKE = (update(_stock)
+         .where(_stock.c.store_id == bindparam("at_store"), _stock.c.sku_id == bindparam("of_sku"),
+                _stock.c.quantity >= bindparam("n"))
+         .values(quantity=_stock.c.quantity - bindparam("n")))
+
+
 def reserve(store_id: int, lines: dict[int, int]) -> None:
     """Take `lines` (sku_id -> quantity) from the store's stock, all or nothing: on a short line this raises, and
     the caller's rollback puts back the lines already taken."""
     for sku_id in sorted(lines):
         quantity = lines[sku_id]
-        result = db.session.execute(
-            update(StoreStock)
-            .where(StoreStock.store_id == store_id, StoreStock.sku_id == sku_id, StoreStock.quantity >= quantity)
-            .values(quantity=StoreStock.quantity - quantity)
-            .execution_options(synchronize_session=False)
-        )
+        result = db.session.execute(_TAKE, {"at_store": store_id, "of_sku": sku_id, "n": quantity})
         if result.rowcount != 1:
             query = select(StoreStock.quantity).where(StoreStock.store_id == store_id, StoreStock.sku_id == sku_id)
             if redis_client() is None:

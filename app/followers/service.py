@@ -3,8 +3,9 @@ the same unionid, made from whichever side learns it second (`link_follower` her
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Update, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -59,12 +60,37 @@ def unsubscribe(openid: str) -> Follower:
     return follower
 
 
-def remember_location(who: str | Follower, lat: float, lng: float) -> Follower:
-    """`who`: the openid, or the follower row already read (no second lookup)."""
-    follower = who if isinstance(who, Follower) else follower_by_openid(who)
-    follower.last_latitude, follower.last_longitude, follower.last_located_at = lat, lng, utcnow()
+def _located_statement() -> Update:
+    # On the table, not the entity: the ORM's bulk UPDATE (its key resolution, its synchronizing of the session's
+    # objects, none of which the session holds here) cost more CPU than the statement itself. Built once: a
+    # statement's cache key is kept on it, where building it for each message cost about 60 µs.
+    table = Follower.__table__
+    c = table.c
+
+    def param(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    at = param("at", c.last_located_at)
+    return (update(table).where(c.openid == param("who", c.openid))
+            .values(last_latitude=param("lat", c.last_latitude), last_longitude=param("lng", c.last_longitude),
+                    last_located_at=at, updated_at=at))
+
+
+_LOCATED = _located_statement()
+
+
+def remember_location(who: str | Follower, lat: float, lng: float) -> None:
+    """`who`: the follower row already read, or the openid: then one UPDATE by it, no SELECT and no ORM object (a
+    location message answers from the catalog cache and needs nothing else of the row: S4 in bench/README.md);
+    the row is read, or made, only when the UPDATE found none."""
+    if isinstance(who, str):
+        found = db.session.execute(  # rowcount is rows matched, not changed, on both databases (FOUND_ROWS)
+            _LOCATED, {"who": who, "lat": lat, "lng": lng, "at": utcnow()}).rowcount
+        if found:
+            return
+        who = follower_by_openid(who)
+    who.last_latitude, who.last_longitude, who.last_located_at = lat, lng, utcnow()
     db.session.flush()
-    return follower
 
 
 def link_follower(follower: Follower, unionid: str | None) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, Exists, bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound
@@ -71,7 +71,18 @@ def remove_item(customer: Customer, store_id: int, sku_id: int) -> None:
                                               CartItem.sku_id == sku_id))
 
 
-def clear_lines(customer: Customer, store_id: int, sku_ids: list[int]) -> None:
+_cart = CartItem.__table__
+_AT_STORE = (_cart.c.customer_id == bindparam("customer_id"), _cart.c.store_id == bindparam("store_id"))
+_CLEAR_LINES = delete(_cart).where(*_AT_STORE, _cart.c.sku_id.in_(bindparam("sku_ids", expanding=True)))
+
+
+def any_lines_in_cart() -> Exists:
+    """Whether customer :customer_id's cart at store :store_id holds anything (bind parameters), for a placement's
+    one read: most orders come with an empty cart there, and then clear_lines is not sent. (Any line, not only the
+    ordered ones: a list of SKUs would be an expanding parameter, whose SQL is rendered again at each execution.)"""
+    return exists().where(*_AT_STORE)
+
+
+def clear_lines(conn: Connection, customer_id: int, store_id: int, sku_ids: list[int]) -> None:
     """After an order: the lines bought leave the cart, in the same transaction as the order."""
-    db.session.execute(delete(CartItem).where(CartItem.customer_id == customer.id, CartItem.store_id == store_id,
-                                              CartItem.sku_id.in_(sku_ids)))
+    conn.execute(_CLEAR_LINES, {"customer_id": customer_id, "store_id": store_id, "sku_ids": sku_ids})

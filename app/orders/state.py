@@ -1,14 +1,16 @@
 """The order state machine: one transition table, one guarded UPDATE and one event row per change."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Order, OrderEvent, OrderStatus, utcnow
+from app.orders.writes import insert_event
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -72,6 +74,7 @@ def transition(order: Order, to: OrderStatus, reason: str, actor: str, also: dic
     db.session.flush()
 
 
-def record_creation(order: Order, actor: str) -> None:
-    db.session.add(OrderEvent(order_id=order.id, from_status=None, to_status=order.status, reason="placed",
-                              actor=actor, created_at=order.created_at))
+def record_creation(conn: Connection, order_id: int, status: str, actor: str, at: datetime) -> None:
+    """A new order's first event (no status before it), by Core (app/orders/writes.py): the placement holds no ORM
+    instance of the order it wrote."""
+    insert_event(conn, order_id, None, status, "placed", actor, at)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Iterable
 
 from flask import current_app
 
 from app.errors import invalid_field
 from app.extensions import db
 from app.models import Order, Store, StorePromise, utcnow
-from app.stores.hours import is_open, local_now, parse_interval
+from app.stores.hours import Interval, is_open, local_now, parse_interval
 
 DEFAULT_PREP_MINUTES, DEFAULT_GRACE_MINUTES, DEFAULT_COMPENSATION_FEN = 10, 5, 300
 # A chosen pickup time is at most this far ahead: further out, the order would sit paid past the pickup window.
@@ -93,15 +94,16 @@ def prep_minutes_now(store_id: int, now: datetime | None = None) -> int:
     return terms_of(store_id).prep_at(local_now(current_app.config["STORE_TIMEZONE"], now))
 
 
-def check_pickup_at(store: Store, pickup_at: datetime, now: datetime | None = None) -> datetime:
-    """A pickup time the customer may choose: not in the past, within a day, and while the store is open. Raises
-    400 invalid_request naming `pickup_at`."""
+def check_pickup_at(hours: Iterable[Interval], pickup_at: datetime, now: datetime | None = None) -> datetime:
+    """A pickup time the customer may choose: not in the past, within a day, and while the store is open (`hours`:
+    its intervals, at least those of pickup_at's day and the day before). Raises 400 invalid_request naming
+    `pickup_at`."""
     now = now or utcnow()
     if pickup_at < now - PICKUP_CLOCK_SLACK:
         raise invalid_field("pickup_at", "is in the past")
     if pickup_at > now + MAX_PICKUP_AHEAD:
         raise invalid_field("pickup_at", f"must be within {int(MAX_PICKUP_AHEAD.total_seconds() // 3600)} hours")
-    if not is_open(store.hours, local_now(current_app.config["STORE_TIMEZONE"], pickup_at)):
+    if not is_open(hours, local_now(current_app.config["STORE_TIMEZONE"], pickup_at)):
         raise invalid_field("pickup_at", "is outside the store's opening hours")
     return max(pickup_at, now).astimezone(timezone.utc)  # kept and shown in UTC like every stored time
 

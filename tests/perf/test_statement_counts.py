@@ -18,17 +18,20 @@ REDEEM = "/api/v1/staff/pickups/redeem"
 EXPECTED: dict[str, dict[str, int]] = {
     # A customer's first request (its token not in the token cache yet): the customer by token (sessions join),
     # whose plain read is committed so that the customer's row lock comes first in the unit (its snapshot then
-    # sees every earlier placement of the customer: app/orders/placement._lock_customer), the row FOR UPDATE, the
-    # customer again (the commit expired it), unpaid orders counted (the cap), the store with its hours (joined),
-    # the SKUs with their products, INSERT order (its number unchecked: the unique key), items, event, the
-    # customer's attribution, DELETE the ordered cart lines, UPDATE stock (guarded by quantity >= n), that last
-    # one after the answer is rendered, right before the commit (app/uow.lock_last). The answer is rendered from
-    # the session (the order holds its store: no SELECT).
-    "placement": {"sqlite": 12, "mariadb": 12},
+    # sees every earlier placement of the customer: app/orders/placement._lock_customer), the row FOR UPDATE; one
+    # SELECT of the unpaid orders counted (the cap), an earlier order with the Idempotency-Key, the seat holding
+    # the customer (issue 17), whether the cart holds lines at the store, the store and its opening intervals
+    # (today's and yesterday's), the ordered SKUs it sells with their products; INSERT order (its number unchecked:
+    # the unique key), its items (one INSERT however many), its event, by Core (app/orders/writes.py); UPDATE stock
+    # (guarded by quantity >= n), that last one after the answer is rendered, right before the commit
+    # (app/uow.lock_last). No DELETE of cart lines (the cart holds none), no attribution tag (no seat holds the
+    # customer), no read of the customer after the commit (its id was taken before). The answer is rendered from
+    # the values written (app/orders/placement.PlacedOrder): no SELECT.
+    "placement": {"sqlite": 7, "mariadb": 7},
     # The next order of the same customer. MariaDB: the token from the token cache, so the lock opens the unit
-    # and neither the token's read nor the customer's refresh is needed: 10 (11 with an Idempotency-Key: the
-    # earlier order with that key, after the lock). SQLite (no cache): as the first.
-    "placement_warm_token": {"sqlite": 12, "mariadb": 10},
+    # and the token's read is not needed: 6, with an Idempotency-Key or without (its lookup is in the one SELECT).
+    # SQLite (no cache): as the first.
+    "placement_warm_token": {"sqlite": 7, "mariadb": 6},
     # INSERT the notification id (the dedup; it opens the transaction, so no SAVEPOINT; with the outcome it is
     # expected to have, "applied", so no UPDATE of it at the end unless it turned out otherwise); the order with its
     # payment and its store's promise terms (one SELECT, outer joins); INSERT payment; UPDATE order status (guarded)
@@ -59,14 +62,16 @@ EXPECTED: dict[str, dict[str, int]] = {
     # (no Redis): the staff session by token and the code. (The seat's SELECT was not counted while the first
     # redeem's commit left the test's shared session unexpired, which a served request's fresh session never is.)
     "redeem_repeat": {"sqlite": 4, "mariadb": 2},
-    # The page comes from the catalog cache. With Redis (MariaDB) its stock too, tagged with the stock version that
-    # every committed stock write bumps: no statement. Without Redis (SQLite) the stock of its 20 SKUs, one query.
+    # The page comes from the catalog cache. With Redis (MariaDB) the whole rendered answer, stock included, tagged
+    # with the catalog version and the stock version that every committed stock write bumps: no statement. Without
+    # Redis (SQLite) the stock of its 20 SKUs, one query.
     "product_list_warm": {"sqlite": 1, "mariadb": 0},
     # 门店 is the stores help, the same for everyone: no follower lookup, no statement at all.
     "official_account_text": {"sqlite": 0, "mariadb": 0},
-    # The follower by openid (once: the location update takes the row it read), UPDATE its last location. The
-    # active stores with their hours come from the catalog cache (app/stores/service.nearest_open_cards).
-    "official_account_location": {"sqlite": 2, "mariadb": 2},
+    # UPDATE the follower's last location by openid (no SELECT first: the answer needs nothing of the row; it is
+    # read or made only when the UPDATE matched none, a first message). The active stores with their hours come
+    # from the catalog cache (app/stores/service.nearest_open_cards).
+    "official_account_location": {"sqlite": 1, "mariadb": 1},
 }
 
 
