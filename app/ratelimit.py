@@ -21,21 +21,25 @@ from dataclasses import dataclass
 from flask import current_app
 from redis.exceptions import RedisError
 
+from app import fastpath
 from app.errors import RateLimited
 from app.extensions import redis_client
 
 _PREFIX = "micromall:rl:"
-# One slot per limit for the attempt (ARGV: now, ticket, then limit and window per key), or the wait until one frees.
-# For an attempt that may be settled already (take_unless_settled) one more key comes last, the settled marker
-# (app/fastpath.py): when the limits allow the attempt and the marker exists, no slot is taken and the marker comes
-# back ('settled:' .. value), so that the caller answers from it without a give-back: one round trip where take,
-# marker and give-back were three.
-_TAKE = """
+# One slot per limit for the attempt (ARGV: now, ticket, the number of limits, a claim's TTL in ms or 0, then limit
+# and window per key), or the wait until one frees. For an attempt that may be settled already (take_unless_settled)
+# the settled marker (app/fastpath.py) comes after the limits' keys, and after it, when the attempt may claim the
+# thing (ARGV[4] > 0), the claim and its done list (fastpath.Claim): when the limits allow the attempt and the marker
+# exists, no slot is taken and the marker comes back ('settled:' .. value), so that the caller answers from it
+# without a give-back: one round trip where take, marker and give-back were three; when another copy holds the
+# claim, no slot is taken either ('busy': the caller waits for that copy's marker, and takes its slot only if it
+# goes to the database after all).
+_TAKE = fastpath.SETTLED_OR_CLAIM_LUA + """
 local now = tonumber(ARGV[1])
-local limits = (#ARGV - 2) / 2
+local limits = tonumber(ARGV[3])
 local wait = 0
 for i = 1, limits do
-  local key, limit, window = KEYS[i], tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local key, limit, window = KEYS[i], tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local count = redis.call('ZCARD', key)
   if count >= limit and not redis.call('ZSCORE', key, ARGV[2]) then
@@ -45,12 +49,13 @@ for i = 1, limits do
 end
 if wait > 0 then return tostring(wait) end
 if #KEYS > limits then
-  local settled = redis.call('GET', KEYS[limits + 1])
-  if settled then return 'settled:' .. settled end
+  local kind, _, settled = settled_or_claim(limits + 1, tonumber(ARGV[4]) > 0, ARGV[4])
+  if kind == 'settled' then return 'settled:' .. settled end
+  if kind == 'busy' then return kind end
 end
 for i = 1, limits do
   redis.call('ZADD', KEYS[i], now, ARGV[2])
-  redis.call('EXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 + 2 * i])))
+  redis.call('EXPIRE', KEYS[i], math.ceil(tonumber(ARGV[4 + 2 * i])))
 end
 return '0'
 """
@@ -89,21 +94,27 @@ def take(limits: tuple[Limit, ...], what: str = "failed attempts", ticket: str |
 
 
 def take_unless_settled(limits: tuple[Limit, ...], ticket: str, marker_key: str,
-                        what: str = "failed attempts") -> str | None:
+                        what: str = "failed attempts", claim: fastpath.Claim | None = None) -> str | None:
     """take(), in the same round trip as a look at the Redis key `marker_key` (a settled marker, app/fastpath.py):
     RateLimited as take() when a limit is full; else the marker's value when it exists, with no slot taken (nothing
-    to give back); else None, with the slot taken as take() does. Without Redis: take() in this process, None."""
-    return _take(limits, what, ticket, marker_key)[1]
+    to give back); else None, with the slot taken as take() does. With a `claim`, that look takes it too: None with
+    the slot and the claim taken (`claim.held`), or None with neither when another copy holds it (`claim.busy`: the
+    caller waits for that copy, and take()s its slot if it goes on). Without Redis: take() in this process, None."""
+    return _take(limits, what, ticket, marker_key, claim)[1]
 
 
-def _take(limits: tuple[Limit, ...], what: str, ticket: str, marker_key: str | None) -> tuple[str, str | None]:
+def _take(limits: tuple[Limit, ...], what: str, ticket: str, marker_key: str | None,
+          claim: fastpath.Claim | None = None) -> tuple[str, str | None]:
     now = time.time()
     redis = redis_client()
     wait, settled = None, None
     if redis is not None:
         keys = [_PREFIX + l.key for l in limits] + ([marker_key] if marker_key is not None else [])
+        claiming = claim if marker_key is not None else None
+        if claiming is not None:
+            keys += claiming.redis_keys()
         script = redis.register_script(_TAKE)
-        args: list[object] = [f"{now:.6f}", ticket]
+        args: list[object] = [f"{now:.6f}", ticket, len(limits), fastpath.CLAIM_TTL_MS if claiming is not None else 0]
         for limit in limits:
             args += [limit.limit, limit.window_s]
         try:
@@ -116,8 +127,13 @@ def _take(limits: tuple[Limit, ...], what: str, ticket: str, marker_key: str | N
             answer = answer.decode() if isinstance(answer, bytes) else answer
             if answer.startswith("settled:"):
                 wait, settled = 0.0, answer[len("settled:"):]
+            elif answer == "busy" and claiming is not None:  # no slot taken: the caller waits for the claim
+                claiming.found(answer)
+                return ticket, None
             else:
                 wait = float(answer)
+                if wait == 0 and claiming is not None:
+                    claiming.found("claimed")
     if wait is None:
         wait = _take_in_process(limits, ticket, now)
     if wait > 0:

@@ -2,11 +2,13 @@
 server, no wrk: meaningful on a busy machine, unlike bench.run).
 
 Paths: order placement (ample stock; and refused, the SKU sold out: a rush's losers; with a cold token, a warm
-one, an Idempotency-Key), a payment notification (first, and a repeat of its id), a pickup redeem
-(first, and a repeat scan of the redeemed code). Each round prepares its own fresh order/code outside the timed
-part; the timed part is one request through `app.test_client()` with `getrusage(RUSAGE_THREAD)` around it (the CPU of
-the request's thread, user and kernel: the app's code, SQLAlchemy, the driver; not MariaDB's or Redis's). Printed: the median over the
-rounds in microseconds, and the statements the request sent (the tests' counter, tests/perf/conftest.py).
+one, an Idempotency-Key), a payment notification (first, a repeat of its id, another id of the same transaction
+once it is applied, and a copy beside a first in flight: S3's copies), a pickup redeem (first, a repeat scan of the
+redeemed code, and a loser: a scan of a code whose first redeem is in flight, S5's 19 of 20). Each round prepares
+its own fresh order/code outside the timed part; the timed part is one request through `app.test_client()` with
+`getrusage(RUSAGE_THREAD)` around it (the CPU of the request's thread, user and kernel: the app's code,
+SQLAlchemy, the driver; not MariaDB's or Redis's). Printed: the median over the rounds in microseconds, and the
+statements the request sent (the tests' counter, tests/perf/conftest.py).
 
 It borrows the test suite's scenes (sandbox, staff binding, signed notifications), so it runs under pytest, on
 MariaDB + Redis (a private database and Redis db, as every test run gets):
@@ -24,10 +26,13 @@ import os
 import pstats
 import resource
 import statistics
+import threading
 import time
 from collections.abc import Callable
 
 import pytest
+
+from sqlalchemy import event
 
 from app.extensions import db
 from tests import factories
@@ -55,8 +60,9 @@ def _driver():
         yield
 
 
-def measure(name: str, prepare: Callable[[], Callable[[], object]]) -> None:
-    """prepare() sets a round up (untimed) and returns the request to time."""
+def measure(name: str, prepare: Callable[[], Callable[[], object]], this_thread_only: bool = False) -> None:
+    """prepare() sets a round up (untimed) and returns the request to time. `this_thread_only`: count only the
+    statements of the timed thread (another thread's request runs beside it)."""
     cpu: list[float] = []
     system: list[float] = []  # of it, in the kernel (socket calls: a round trip's price on this VM)
     statements = 0
@@ -64,7 +70,7 @@ def measure(name: str, prepare: Callable[[], Callable[[], object]]) -> None:
     for _ in range(ROUNDS):
         send = prepare()
         db.session.commit()
-        with counting() as seen:
+        with counting(threading.get_ident() if this_thread_only else None) as seen:
             if profiler:
                 profiler.enable()
             start = resource.getrusage(resource.RUSAGE_THREAD)  # this thread's CPU, not the sandbox's or jobs'
@@ -136,13 +142,16 @@ def test_payment_notification(app_ctx, client, notifier, backend):
     store_id = factories.store()
     sku_id = factories.product(specs=(("中杯", 2800),), stock={store_id: 100000}).sku_ids[0]
     bodies: list[bytes] = []
+    resources: list[dict] = []
 
     def prepare_first():
         headers = factories.login(client, f"payer{time.monotonic_ns()}")
         placed = client.post("/api/v1/orders", headers=headers,
                              json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}).get_json()
-        body = notifier.body(notifier.resource(placed["order_no"], placed["total_fen"]))
+        resource = notifier.resource(placed["order_no"], placed["total_fen"])
+        body = notifier.body(resource)
         bodies.append(body)
+        resources.append(resource)
         return lambda: _post(client, notifier, body)
 
     measure("notify_first", prepare_first)
@@ -152,6 +161,65 @@ def test_payment_notification(app_ctx, client, notifier, backend):
         body = next(repeats)
         return lambda: _post(client, notifier, body)
     measure("notify_repeat", prepare_repeat)
+    others = iter(resources)
+
+    def prepare_other_id():  # S3's other notification ids of a payment already applied
+        body = notifier.body(next(others))
+        return lambda: _post(client, notifier, body)
+    measure("notify_other_id", prepare_other_id)
+
+
+@mariadb_only
+def test_payment_notification_copy(app, app_ctx, client, notifier, backend):
+    """notify_copy_concurrent: S3's copies that arrive with the first (another id of the same payment). The first
+    runs in another thread and stalls 30 ms right after its guarded UPDATE of the order; then the timed copy is
+    sent, and waits for the first (on the payment's unique order_id, or since app/fastpath.Claim in Redis). Only
+    the timed thread's CPU and statements are counted."""
+    store_id = factories.store()
+    sku_id = factories.product(specs=(("中杯", 2800),), stock={store_id: 100000}).sku_ids[0]
+
+    def prepare():
+        headers = factories.login(client, f"copier{time.monotonic_ns()}")
+        placed = client.post("/api/v1/orders", headers=headers,
+                             json={"store_id": store_id, "items": [{"sku_id": sku_id, "quantity": 1}]}).get_json()
+        resource = notifier.resource(placed["order_no"], placed["total_fen"])
+        body, copy = notifier.body(resource), notifier.body(resource)
+        return lambda: _post(app.test_client(), notifier, body), lambda: _post(client, notifier, copy)
+
+    measure_beside_a_stalled_first("notify_copy_concurrent", prepare)
+
+
+def measure_beside_a_stalled_first(name: str, prepare: Callable[[], tuple[Callable[[], object], Callable[[], object]]]
+                                   ) -> None:
+    """measure() of the second of two requests: prepare() returns both (untimed); the first runs in another thread
+    and stalls 30 ms right after its guarded UPDATE of the order (the row locked, nothing committed); then the
+    second is timed, on this thread, which counts its CPU and statements alone."""
+    first: dict[str, object] = {}
+    locked = threading.Event()
+
+    def stall(conn, cursor, statement, parameters, context, executemany) -> None:
+        if threading.current_thread() is first.get("thread") and statement.startswith("UPDATE orders"):
+            locked.set()
+            time.sleep(0.03)
+
+    def prepare_both():
+        send_first, send_second = prepare()
+        locked.clear()
+
+        def send():
+            thread = threading.Thread(target=send_first)
+            first["thread"] = thread
+            thread.start()
+            assert locked.wait(10)
+            send_second()
+            thread.join()
+        return send
+
+    event.listen(db.engine, "after_cursor_execute", stall)
+    try:
+        measure(name, prepare_both, this_thread_only=True)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", stall)
 
 
 def _post(client, notifier, body: bytes) -> None:
@@ -183,3 +251,25 @@ def test_pickup_redeem(app_ctx, client, shop, paid_order, staff_member, backend)
             assert response.status_code == 409 and response.get_json()["error"]["code"] == "already_redeemed"
         return send
     measure("redeem_repeat", prepare_repeat)
+
+
+@mariadb_only
+def test_pickup_redeem_loser(app, app_ctx, client, shop, paid_order, staff_member, backend):
+    """redeem_loser_concurrent: S5's 19 losers of 20. The first redeem runs in another thread and stalls 30 ms right
+    after its guarded UPDATE of the order (the row locked, nothing committed); then the timed redeem of the same
+    code is sent, and waits for the first (on the row lock, or since app/fastpath.Claim in Redis). Only the timed
+    thread's CPU and statements are counted."""
+    staff = staff_member(shop.store_id)
+
+    def prepare():
+        order = paid_order(shop, f"rushed{time.monotonic_ns()}")
+
+        def send_first():
+            assert app.test_client().post(REDEEM, headers=staff.headers, json={"code": order.code}).status_code == 200
+
+        def send_second():
+            response = client.post(REDEEM, headers=staff.headers, json={"code": order.code})
+            assert response.status_code == 409 and response.get_json()["error"]["code"] == "already_redeemed"
+        return send_first, send_second
+
+    measure_beside_a_stalled_first("redeem_loser_concurrent", prepare)

@@ -147,7 +147,7 @@ class Paths:
         elif name == "A2":
             reqs = [("POST", "/api/v1/staff/pickups/lookup", {"Authorization": f"Bearer {self.s.staff_token}",
                                                               "Content-Type": "application/json"},
-                     b'{"code": "00000000"}')] * n
+                     b'{"code": "000000000000"}')] * n  # 12 digits (app/pickup/codes.py), none issued: a 404
         else:
             raise SystemExit(f"unknown path {name}; known: {', '.join(PATHS)}")
         return [_environ(*r) for r in reqs]

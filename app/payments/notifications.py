@@ -6,6 +6,13 @@ commits, then finds it. So of any number of copies exactly one applies the payme
 a repeat of its id is answered from a Redis marker before the database (app/fastpath.py); without the marker the
 database answers as before.
 
+A payment's success is also remembered per order, after the commit that left the order's payment with its
+transaction: another notification id of that transaction (WeChat Pay redelivers with the same id; a second id is
+the exception) is then answered from the order's marker with the database's checks, and its id is not recorded
+(_paid_already). Copies that arrive before that commit wait for the first in Redis, not on its row locks and
+unique keys (the order's fastpath.Claim), and answer from that marker; a first that commits nothing sends them to
+the database.
+
 Each endpoint claims ids in its own table and only for its own kind of event (TRANSACTION.* at the payment
 endpoint, REFUND.* at the refund endpoint). A notification of the wrong kind is refused before anything is
 recorded, so it cannot spend the id its real delivery will arrive with.
@@ -20,19 +27,21 @@ helper of app/uow.py runs there), and a copy of the id waits on the claim's key 
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import fastpath
 from app.extensions import db
-from app.models import PaymentNotification, Refund, RefundNotification
+from app.models import Order, PaymentNotification, Refund, RefundNotification
 from app.orders.state import ConcurrentTransition
 from app.payments.gateway import RefundState, Transaction, gateway
 from app.payments.refunds import apply_refund_state
-from app.payments.service import apply_paid_transaction, check_transaction, order_to_pay
+from app.payments.service import apply_paid_transaction, check_transaction, order_to_pay, transaction_problem
 from app.uow import read_again_after_losing_a_race
 
 log = logging.getLogger(__name__)
@@ -46,10 +55,13 @@ class Answer:
 
 TRANSACTION_PREFIX, REFUND_PREFIX = "TRANSACTION.", "REFUND."
 Record = type[PaymentNotification] | type[RefundNotification]
+_INSERTS: dict[str, Any] = {}  # a record table's INSERT, built once (app/commission/payouts.py claims with _claim too)
 
 
 # WeChat Pay retries a notification for about 24 hours; a repeat within that is answered from Redis.
 SETTLED_TTL_S = 25 * 3600
+# Outcomes after which the order's payment holds the notification's transaction (or held it already: "repeat").
+_RECORDS_THE_TRANSACTION = frozenset({"applied", "repeat", "late_paid", "late_refunded"})
 _DEADLOCK = 1213  # InnoDB's deadlock error: the whole transaction was rolled back, it may simply be run again
 
 
@@ -82,7 +94,11 @@ def _claim(record: Record, notification_id: str, event_type: str, presumed: str 
     values = dict(id=notification_id, event_type=event_type, outcome=presumed, **keys)
     for attempt in range(3):
         try:
-            db.session.execute(insert(record).values(**values))
+            # The table's INSERT, built once per table, with the values as parameters: no ORM bulk-insert path and
+            # no statement built per call (bench/hot_paths.py: notify_first).
+            if record.__tablename__ not in _INSERTS:  # (a statement has no truth value: no `get() or`)
+                _INSERTS[record.__tablename__] = insert(record.__table__)
+            db.session.execute(_INSERTS[record.__tablename__], values)
             return None
         except IntegrityError:
             read_again_after_losing_a_race()  # the first copy committed its record: read it
@@ -120,28 +136,81 @@ def handle_transaction_notification(notification_id: str, event_type: str, trans
     wrong = _wrong_kind(event_type, TRANSACTION_PREFIX)
     if wrong:
         return wrong
-    known = _known(PaymentNotification, notification_id)
-    if known:
-        return known
+    if event_type != "TRANSACTION.SUCCESS":
+        return _known(PaymentNotification, notification_id) or _apply(notification_id, event_type, transaction)[0]
+    # The id's outcome, else the order's recorded transaction (any id of it), else the order's claim: one round
+    # trip. Copies arriving together (the ids of one payment, each delivered twice) wait for the one that claimed
+    # the order, in Redis rather than on its row locks and unique keys, and answer from what it committed.
+    claim = fastpath.Claim(_paid_key(transaction.out_trade_no))
+    found = fastpath.look([_settled_key(PaymentNotification, notification_id), _paid_key(transaction.out_trade_no)],
+                          claim)
+    if found is not None and found[0] == 0:
+        return _repeat(found[1])
+    paid = found[1] if found is not None else claim.wait() if claim.busy else None
+    answer = _paid_already(transaction, paid) if paid is not None else None
+    if answer is not None:
+        return answer
+    try:
+        answer, recorded = _apply(notification_id, event_type, transaction)
+    except BaseException:
+        claim.release()  # its waiters ask the database
+        raise
+    claim.settle_after_commit(recorded)
+    return answer
+
+
+def _paid_key(out_trade_no: str) -> str:
+    return f"paid:{out_trade_no[:32]}"
+
+
+def _paid_already(transaction: Transaction, paid: str) -> Answer | None:
+    """A SUCCESS notification of the transaction that the order's marker (`paid`, written after the commit that
+    recorded it) says is recorded: taken as a repeat, whatever its id, with the checks the database path makes
+    (merchant, app id, state, amount) and nothing written: the payment's row is the record of the transaction, and
+    applying it again would change nothing (apply_paid_transaction: "repeat"). Its id is not recorded: a redelivery
+    of it is answered alike, from this marker or by the database. None: ask the database (another transaction, or
+    a check failing: the rejection is recorded there)."""
+    recorded = json.loads(paid)
+    if recorded["transaction_id"] != transaction.transaction_id:
+        return None
+    if transaction_problem(transaction, recorded["payable_fen"]) is not None:
+        return None
+    return Answer(True, "repeat")
+
+
+def _recorded(order: Order, transaction: Transaction, outcome: str) -> str | None:
+    """The order's marker when `outcome` leaves the order's payment with this transaction (so that a copy of it
+    is a repeat, app/payments/service.apply_paid_transaction), written after the commit; else None."""
+    if outcome not in _RECORDS_THE_TRANSACTION and not outcome.startswith("recorded_in_"):
+        return None
+    marker = json.dumps({"transaction_id": transaction.transaction_id, "payable_fen": order.payable_fen})
+    fastpath.remember_after_commit(_paid_key(transaction.out_trade_no), marker, SETTLED_TTL_S)
+    return marker
+
+
+def _apply(notification_id: str, event_type: str, transaction: Transaction) -> tuple[Answer, str | None]:
+    """The database path: the id claimed, the payment applied. Returns the answer and, when the order's payment
+    now holds this transaction, the order's marker (_recorded)."""
     presumed = "applied" if event_type == "TRANSACTION.SUCCESS" else f"ignored:{event_type}"
     claimed = _claim(PaymentNotification, notification_id, event_type, presumed,
                      out_trade_no=transaction.out_trade_no[:32], transaction_id=transaction.transaction_id)
     if claimed:
-        return claimed
+        return claimed, None
     if event_type != "TRANSACTION.SUCCESS":
-        return _finish(PaymentNotification, notification_id, f"ignored:{event_type}", presumed)
+        return _finish(PaymentNotification, notification_id, f"ignored:{event_type}", presumed), None
     to_pay = order_to_pay(transaction.out_trade_no)  # the order, its payment and its store's terms: one SELECT
     problem = check_transaction(transaction, to_pay.order if to_pay else None)
     if problem:
         log.warning("payment notification %s rejected: %s", notification_id, problem)
-        return _finish(PaymentNotification, notification_id, f"rejected:{problem}", presumed)
+        return _finish(PaymentNotification, notification_id, f"rejected:{problem}", presumed), None
     try:
         outcome = apply_paid_transaction(to_pay.order, transaction, "notify", known=to_pay)
     except (ConcurrentTransition, IntegrityError):
         # A query-driven reconciliation applied the same payment at this moment: it is taken either way.
         read_again_after_losing_a_race()
-        return handle_transaction_notification(notification_id, event_type, transaction)
-    return _finish(PaymentNotification, notification_id, outcome, presumed)
+        return _apply(notification_id, event_type, transaction)
+    answer = _finish(PaymentNotification, notification_id, outcome, presumed)
+    return answer, _recorded(to_pay.order, transaction, outcome)
 
 
 def handle_refund_notification(notification_id: str, event_type: str, state: RefundState) -> Answer:

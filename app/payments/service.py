@@ -82,15 +82,20 @@ def _save_prepay(order: Order, customer: Customer, prepay_id: str, now) -> None:
 
 def check_transaction(transaction: Transaction, order: Order | None) -> str | None:
     """Why this transaction must not be trusted for this order, or None. Every field WeChat signs is checked."""
+    return transaction_problem(transaction, order.payable_fen if order is not None else None)
+
+
+def transaction_problem(transaction: Transaction, payable_fen: int | None) -> str | None:
+    """check_transaction() against what the order is to pay (`payable_fen`; None: there is no such order)."""
     if transaction.mchid != gateway().mchid:
         return "mchid_mismatch"
     if transaction.appid != gateway().appid:
         return "appid_mismatch"
-    if order is None:
+    if payable_fen is None:
         return "unknown_order"
     if transaction.trade_state != "SUCCESS":
         return f"trade_state_{transaction.trade_state.lower()}"
-    if transaction.total_fen != order.payable_fen:  # what WeChat Pay was asked for: after the coupon
+    if transaction.total_fen != payable_fen:  # what WeChat Pay was asked for: after the coupon
         return "amount_mismatch"
     if not transaction.transaction_id:
         return "no_transaction_id"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -74,13 +74,21 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
     via = "qr" if qr_token is not None else "code"
     limits = pickup_limits(seat_id, store_id, client_addr)
     ticket = _ticket(code, qr_token)
+    # Simultaneous redeems of one code (twenty taps, two phones): the first claims it and goes on; the others wait
+    # for its marker in Redis rather than on its row locks (app/fastpath.Claim), then answer from it.
+    claim = fastpath.Claim(f"pickup:{ticket}") if action == "redeem" else None
     try:
-        if action == "redeem":
-            # The limits and what a handover of this code left in Redis, in one round trip; a marker found takes no
-            # slot. Another store's marker says nothing here: that attempt takes its slot and goes on as any other.
-            marker = take_unless_settled(limits, ticket, fastpath.redis_key(f"pickup:{ticket}"))
+        if claim is not None:
+            # The limits, what a handover of this code left in Redis and the claim, in one round trip; a marker
+            # found (or a claim held by another copy) takes no slot.
+            marker = take_unless_settled(limits, ticket, fastpath.redis_key(f"pickup:{ticket}"), claim=claim)
+            waited = claim.busy
+            if waited:
+                marker = claim.wait()
             settled = json.loads(marker) if marker else None
-            if settled is not None and settled["store_id"] != store_id:
+            if (settled is None and waited) or (settled is not None and settled["store_id"] != store_id):
+                # Another store's marker says nothing here, nor does a wait that brought none: the attempt takes
+                # its slot and goes on as any other.
                 settled = None
                 take(limits, ticket=ticket)
         else:
@@ -108,13 +116,17 @@ def _attempt(seat: StaffSeat, action: str, code: str | None, qr_token: str | Non
         outcome, error, order_id = exc.code, exc, None
     except BaseException:
         give_back(limits, ticket)  # our failure (database, bug), not the caller's
+        if claim is not None:
+            claim.release()
         raise
     else:
         give_back(limits, ticket)
         if action == "redeem":
-            _remember_redeemed(result, ticket, qr_token is not None)
+            _remember_redeemed(result, ticket, qr_token is not None, claim)
         _log(seat_id, store_id, action, via, result.order.id, "redeemed" if action == "redeem" else "ok")
         return result
+    if claim is not None:
+        claim.release()  # the waiters ask the database, which answers them as it answered this one
     if outcome not in GUESSES:
         give_back(limits, ticket)
     with record_after_rollback():
@@ -131,23 +143,40 @@ def _ticket(code: str | None, qr_token: str | None) -> str:
     return hmac.new(key, tried.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _remember_redeemed(pickup: Pickup, ticket: str, by_qr: bool) -> None:
-    """After the commit: repeats of this code (and of this QR token while it is valid) are answered from Redis.
-    A handover is never undone (redeemed_at is never cleared), so the marker stays true; the seat's name in it is
-    the one at the handover, for the marker's hour."""
+def _remember_redeemed(pickup: Pickup, ticket: str, by_qr: bool, claim: fastpath.Claim | None) -> None:
+    """After the commit: repeats of this code (and of this QR token while it is valid) are answered from Redis,
+    and so are the copies waiting on this attempt's claim. A handover is never undone (redeemed_at is never
+    cleared), so the marker stays true; the seat's name in it is the one at the handover, for the marker's hour."""
     code = pickup.code
     marker = json.dumps({"store_id": code.store_id, "order_id": pickup.order.id,
                          "redeemed_at": code.redeemed_at.isoformat(), "redeemed_by": redeemed_by(code)})
     fastpath.remember_after_commit(f"pickup:{_ticket(code.code, None)}", marker, REDEEMED_MARKER_TTL_S)
-    if by_qr and code.qr_expires_at is not None:
-        left = int((code.qr_expires_at - utcnow()).total_seconds())
+    for_waiters: str | None = marker
+    if by_qr:
+        left = int((code.qr_expires_at - utcnow()).total_seconds()) if code.qr_expires_at is not None else 0
         if left > 0:  # an expired token is answered qr_token_expired by the database path: never by the marker
             fastpath.remember_after_commit(f"pickup:{ticket}", marker, min(left, REDEEMED_MARKER_TTL_S))
+        else:
+            for_waiters = None
+    if claim is not None:
+        claim.settle_after_commit(for_waiters)
+
+
+# The hot writes of an attempt as Core statements built once, executed with their parameters: nothing reads these
+# rows back in the unit, so no ORM object and its flush, and no statement built, coerced and keyed per call (each
+# of which cost more CPU than sending the statement; bench/hot_paths.py). Every attempt writes the log row.
+_LOG = insert(PickupAttempt.__table__)
+_SHIPPING_REPORT = insert(ShippingReport.__table__)
+_codes = PickupCode.__table__.c
+_CLAIM_CODE = (update(PickupCode.__table__)
+               .where(_codes.id == bindparam("code_id"), _codes.redeemed_at.is_(None), _codes.revoked_at.is_(None),
+                      _codes.expires_at > bindparam("now"))
+               .values(redeemed_at=bindparam("now"), redeemed_by_seat_id=bindparam("seat_id")))
 
 
 def _log(seat_id: int, store_id: int, action: str, via: str, order_id: int | None, outcome: str) -> None:
-    db.session.add(PickupAttempt(seat_id=seat_id, store_id=store_id, order_id=order_id, action=action, via=via,
-                                 outcome=outcome, at=utcnow()))
+    db.session.execute(_LOG, dict(seat_id=seat_id, store_id=store_id, order_id=order_id, action=action, via=via,
+                                  outcome=outcome, at=utcnow()))
 
 
 def _not_found() -> _Failed:
@@ -233,14 +262,11 @@ def _hand_over(seat: StaffSeat, pickup: Pickup, rule: CommissionRule | None) -> 
             read_again_after_losing_a_race()
             continue
         now = utcnow()
-        claimed = db.session.execute(
-            update(PickupCode).where(PickupCode.id == code_id, PickupCode.redeemed_at.is_(None),
-                                     PickupCode.revoked_at.is_(None), PickupCode.expires_at > now)
-            .values(redeemed_at=now, redeemed_by_seat_id=seat_id).execution_options(synchronize_session=False))
+        claimed = db.session.execute(_CLAIM_CODE, dict(code_id=code_id, now=now, seat_id=seat_id))
         if claimed.rowcount != 1:
             read_again_after_losing_a_race()
             continue
-        db.session.add(ShippingReport(order_id=order_id, created_at=now))
+        db.session.execute(_SHIPPING_REPORT, dict(order_id=order_id, created_at=now, attempts=0))
         if attempt:  # a lost race rolled back the transaction the rule was read in
             rule = db.session.get(CommissionRule, order.store_id)
         earn_for_handover(order, seat, now, rule)  # commission, once, with the handover (issue 17)

@@ -22,5 +22,8 @@ def test_simultaneous_copies_of_several_ids_are_all_taken_once(app, notifier, pl
     db.session.commit()
     o = order(placed.order_no)
     assert db.session.query(OrderEvent).filter_by(order_id=o.id, to_status="paid").count() == 1
-    records = db.session.query(PaymentNotification).all()
-    assert len(records) == 5 and sorted(r.outcome for r in records) == ["applied"] + ["repeat"] * 4
+    # The id that applied it is recorded; the other ids' copies waited for it in Redis (app/fastpath.Claim) and were
+    # answered from the order's marker, unrecorded (app/payments/notifications._paid_already), unless a wait ran
+    # out and the database answered them: recorded as repeats then.
+    outcomes = sorted(r.outcome for r in db.session.query(PaymentNotification))
+    assert outcomes[0] == "applied" and set(outcomes[1:]) <= {"repeat"} and len(outcomes) <= 5, outcomes

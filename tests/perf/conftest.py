@@ -1,6 +1,7 @@
 """Statement counting for the hot paths, and the scenes borrowed from the suites that own those paths."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,13 +27,14 @@ class Statements:
 
 
 @contextmanager
-def counting() -> Iterator[Statements]:
+def counting(thread: int | None = None) -> Iterator[Statements]:
     """Every statement the app's engine sends inside the block, from any thread (the served app answers in its own),
-    so only the request under test may run inside it."""
+    so only the request under test may run inside it; or, given `thread` (threading.get_ident()), from that one."""
     seen = Statements()
 
     def _record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.sent.append(statement)
+        if thread is None or threading.get_ident() == thread:
+            seen.sent.append(statement)
 
     engine = db.engine
     event.listen(engine, "before_cursor_execute", _record)

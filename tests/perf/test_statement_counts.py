@@ -44,6 +44,11 @@ EXPECTED: dict[str, dict[str, int]] = {
     # MariaDB: none, the committed outcome is answered from Redis (app/fastpath.py). SQLite (no Redis): INSERT the
     # notification id (a duplicate key), the stored notification.
     "notify_repeat": {"sqlite": 2, "mariadb": 0},
+    # Another notification id of the same transaction, once applied. MariaDB: none, the order's marker answers
+    # (app/payments/notifications._paid_already: the transaction recorded, the amount, merchant and app id checked;
+    # the id is not recorded). SQLite (no Redis): INSERT the id, the order with its payment and terms, UPDATE the
+    # id's outcome to "repeat".
+    "notify_other_id": {"sqlite": 3, "mariadb": 0},
     # The staff session by token, its seat; the code with its order, the order's items, the customer and the
     # store's commission rule (one SELECT, joined: app/pickup/handover._find); UPDATE order (guarded), INSERT event,
     # UPDATE code (guarded redeemed_at IS NULL; the session is told what it wrote, no refresh), INSERT shipping
@@ -98,14 +103,18 @@ def test_order_placement(app_ctx, client, backend):
 
 
 def test_payment_notification_and_its_repeat(placed, notifier, app_ctx, backend):
-    body = notifier.body(notifier.resource(placed.order_no, placed.total_fen))
+    resource = notifier.resource(placed.order_no, placed.total_fen)
+    body = notifier.body(resource)
     db.session.commit()
     with counting() as first:
         assert notifier.post(body).status_code == 204
     with counting() as repeat:
         assert notifier.post(body).status_code == 204
+    with counting() as other_id:
+        assert notifier.post(notifier.body(resource)).status_code == 204
     check("notify_first", backend, first)
     check("notify_repeat", backend, repeat)
+    check("notify_other_id", backend, other_id)
 
 
 def test_redeem_and_its_repeat(client, shop, paid_order, staff_member, app_ctx, backend):
