@@ -106,7 +106,12 @@ def start_sandbox(procs: Procs, env: dict[str, str], ports: Ports) -> None:
 
 
 def start_gunicorn(procs: Procs, env: dict[str, str], port: int, wsgi: str, name: str) -> subprocess.Popen:
-    proc = procs.start(name, [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"), wsgi],
+    # --max-requests 0 (on the command line, over the config's 10,000): no worker recycled inside a load. A 10 s
+    # load of C0 or S0 sends about 40,000 requests after a warm-up of 7,000, so workers were retired and booted
+    # again inside the measurement (2026-12-02: all four of C0's, two of S0's), and a new worker's boot (the app's
+    # 1-2 s of CPU against the bare app's few ms) fell into S0's figure, not C0's.
+    proc = procs.start(name, [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"),
+                              "--max-requests", "0", wsgi],
                        {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "BENCH_SQL_DIR": str(WORK)})
     # Generous: on a shared 2-core machine under load, four workers importing the app at once took over 30 s.
     wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)

@@ -136,7 +136,7 @@ class Bench:
 
     def fresh_app(self, wsgi: str = PROJECT_APP) -> None:
         """A new gunicorn (same settings, same port, so nginx's upstream holds): each scenario starts from booted,
-        unrecycled workers. max_requests (10 000) would otherwise recycle workers inside a later scenario."""
+        unrecycled workers (and start_gunicorn turns max_requests recycling off: a long load would recycle them)."""
         self.stop_app()
         self.master = start_gunicorn(self.procs, self.env, self.ports.app, wsgi, "gunicorn")
 
@@ -312,9 +312,9 @@ def render(rows: list[Row], facts: list[tuple[str, str]], command: str, schema: 
               "two cores give 2,000 ms a second in all, wrk, nginx and the kernel taking the rest.", "",
               "errors = socket errors + answers other than the scenario's expected statuses "
               "(S2a: 201, S2b: 201/409, S3: 204, S5: 200/409 already_redeemed, others 200). Count-bounded scenarios (S2-S5) "
-              "take req/s over their own span; time-bounded ones (S0, S1) over wrk's -d. gunicorn is restarted (same "
-              "settings) and warmed on the scenario's own path before each scenario, so max_requests recycling "
-              "and cold workers land in no measurement. Time-bounded errors include wrk's timeouts (> 10 s)."]
+              "take req/s over their own span; time-bounded ones (S0, S1) over wrk's -d. gunicorn runs with "
+              "--max-requests 0 and is restarted (same settings) and warmed on the scenario's own path before each "
+              "scenario, so worker recycling and cold workers land in no measurement. Time-bounded errors include wrk's timeouts (> 10 s)."]
     return "\n".join(lines) + "\n"
 
 
