@@ -1,5 +1,5 @@
 """Placing orders: prices from the server, stock reserved all-or-nothing, idempotency, ownership, cancellation."""
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -79,13 +79,15 @@ def test_sku_not_sold_at_the_store_and_closed_store(client, shop):
         "store_id": 99999, "items": [{"sku_id": latte.sku_ids[0], "quantity": 1}]}).status_code == 404
 
 
-def test_an_interval_from_yesterday_past_midnight_keeps_a_store_open(client, app, app_ctx):
+def test_an_interval_from_yesterday_past_midnight_keeps_a_store_open(client, app, app_ctx, monkeypatch):
     """A placement reads only the store's intervals of today and yesterday (app/orders/placement._read_context):
-    one that began yesterday and runs past midnight keeps the store open now; one of tomorrow's does not."""
-    now = local_now(app.config["STORE_TIMEZONE"])
+    one that began yesterday and runs past midnight keeps the store open now; one of tomorrow's does not. The
+    placement's clock is set to 01:00 local today, past midnight whenever the test runs."""
+    import app.orders.placement as placement
+
+    now = local_now(app.config["STORE_TIMEZONE"]).replace(hour=1, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(placement, "utcnow", lambda: now.astimezone(timezone.utc))
     minute = now.hour * 60 + now.minute
-    if minute >= 1400:
-        pytest.skip("too close to midnight for an interval from yesterday that runs past it")
     yesterday, tomorrow = WEEKDAYS[(now.weekday() - 1) % 7], WEEKDAYS[(now.weekday() + 1) % 7]
     headers = factories.login(client)
     for hours, status in ((f"{yesterday} 23:59-{format_minute(minute + 30)}", 201),
