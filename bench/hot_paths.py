@@ -28,10 +28,11 @@ import resource
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
-
+import redis.connection
 from sqlalchemy import event
 
 from app.extensions import db
@@ -60,17 +61,37 @@ def _driver():
         yield
 
 
+@contextmanager
+def redis_round_trips(thread: int | None) -> Iterator[list[int]]:
+    """Redis round trips inside the block (a pipeline is one), of `thread` only or of any thread: bench/floor_app's
+    mixes are taken from these counts."""
+    sent: list[int] = []
+    original = redis.connection.Connection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        if thread is None or threading.get_ident() == thread:
+            sent.append(1)
+        return original(self, command, check_health)
+
+    redis.connection.Connection.send_packed_command = spy
+    try:
+        yield sent
+    finally:
+        redis.connection.Connection.send_packed_command = original
+
+
 def measure(name: str, prepare: Callable[[], Callable[[], object]], this_thread_only: bool = False) -> None:
     """prepare() sets a round up (untimed) and returns the request to time. `this_thread_only`: count only the
-    statements of the timed thread (another thread's request runs beside it)."""
+    statements and Redis round trips of the timed thread (another thread's request runs beside it)."""
     cpu: list[float] = []
     system: list[float] = []  # of it, in the kernel (socket calls: a round trip's price on this VM)
-    statements = 0
+    statements = round_trips = 0
     profiler = cProfile.Profile(time.thread_time) if os.environ.get("BENCH_CPROFILE") == name else None
     for _ in range(ROUNDS):
         send = prepare()
         db.session.commit()
-        with counting(threading.get_ident() if this_thread_only else None) as seen:
+        only = threading.get_ident() if this_thread_only else None
+        with counting(only) as seen, redis_round_trips(only) as trips:
             if profiler:
                 profiler.enable()
             start = resource.getrusage(resource.RUSAGE_THREAD)  # this thread's CPU, not the sandbox's or jobs'
@@ -80,10 +101,10 @@ def measure(name: str, prepare: Callable[[], Callable[[], object]], this_thread_
             system.append(end.ru_stime - start.ru_stime)
             if profiler:
                 profiler.disable()
-        statements = len(seen)
+        statements, round_trips = len(seen), len(trips)
     _results[name] = (statistics.median(cpu) * 1e6, statements)
     print(f"\n{name:28} {_results[name][0]:8.0f} µs CPU (median of {ROUNDS}; {statistics.median(system) * 1e6:6.0f} "
-          f"in the kernel)  {statements:3} statements")
+          f"in the kernel)  {statements:3} statements  {round_trips:2} Redis round trips")
     if os.environ.get("BENCH_SHOW_SQL"):
         print(seen.listing())
     if profiler:

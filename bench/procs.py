@@ -24,6 +24,7 @@ RESULTS = ROOT / "bench" / "results"
 WORK = RESULTS / "work"  # per-run scratch: instance folder, nginx prefix, wrk data files, logs
 PYTHON = sys.executable
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))  # fixed, recorded in the report: 2 cores here
+THREADS = os.environ.get("BENCH_THREADS", "")  # threads per worker; empty: the config's own
 DB_NAME = "micromall_bench"
 # BENCH_DRIVER=mysqldb measures the mysqlclient extra (pip install -e '.[mysqlclient]') instead of PyMySQL.
 DB_DRIVER = os.environ.get("BENCH_DRIVER", "pymysql")
@@ -56,6 +57,7 @@ def bench_env(ports: Ports) -> dict[str, str]:
         WECHATPAY_API_BASE_URL=f"http://127.0.0.1:{ports.sandbox}",
         PUBLIC_BASE_URL=f"http://127.0.0.1:{ports.app}",  # the sandbox's pay notifications come back here
         GUNICORN_WORKERS=str(WORKERS),
+        **({"GUNICORN_THREADS": THREADS} if THREADS else {}),  # else deploy/gunicorn.conf.py's default
         API_VALIDATE_RESPONSES="0",  # as production runs (development's default checks every answer)
     )
     return env
@@ -200,7 +202,8 @@ def machine_facts() -> list[tuple[str, str]]:
         ("versions", f"Python {platform.python_version()}, MariaDB {maria}, Redis {redis}, "
                      f"nginx {_version([nginx_binary(), '-v'])}, gunicorn {gunicorn.__version__}, wrk {wrk}"),
         ("database driver", DB_DRIVER),
-        ("servers", f"gunicorn with deploy/gunicorn.conf.py, {WORKERS} gthread workers; nginx 1 worker, TLS, "
+        ("servers", f"gunicorn with deploy/gunicorn.conf.py, {WORKERS} gthread workers"
+                    f" ({f'{THREADS} threads each' if THREADS else 'threads: the config default'}); nginx 1 worker, TLS, "
                     "keep-alive to the client; wrk 2 threads"),
     ]
 

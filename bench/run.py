@@ -31,6 +31,7 @@ BOUND_S = 60
 
 PROJECT_APP = "bench.counted_app:app"  # app:create_app() with a count of SQL statements per request
 BARE_APP = "bench.bare_app:app"  # C0
+FLOOR_APP = "bench.floor_app:app"  # the F rows: a path's round trips from a bare Flask app, nothing else
 
 
 @dataclass
@@ -116,10 +117,12 @@ class Bench:
     def take_tokens(self, n: int) -> list[str]:
         return [next(self.tokens) for _ in range(n)]
 
-    def load(self, name, reqs, conns, seconds, once, expected, url=None) -> Result:
+    def load(self, name, reqs, conns, seconds, once, expected, url=None, server=None) -> Result:
         # Where the machine's CPU went during the load, per request: the app's workers, MariaDB, Redis (the rest of
         # the two cores is wrk, nginx and the kernel). Says whether a path is held up by its own code or the server.
-        master = self.master.pid if self.master else None
+        # `server`: the gunicorn that serves `url` when it is not the project's.
+        server = server or self.master
+        master = server.pid if server else None
         servers = {"mariadb": server_pids("mariadbd"), "redis": server_pids("redis-server")}
 
         def used() -> dict[str, float]:
@@ -159,6 +162,24 @@ class Bench:
         self.rows.append(row)
         self.served.append(row)
 
+    def floor(self, scenario: str, row: Row, ceiling: Result, once: bool = True) -> None:
+        """The F row under `row`: the same count of requests (or the same seconds) at the same connections, each
+        sending only the round trips the path sends (bench/floor_app.py), on a gunicorn of its own with the same
+        settings. The S row's ratio to its floor is appended to its S0 column."""
+        from bench.floor_app import MIXES, requests_for
+
+        url = f"http://127.0.0.1:{self.ports.verify}"
+        floor_app = start_gunicorn(self.procs, self.env, self.ports.verify, FLOOR_APP, "gunicorn-floor")
+        reqs = requests_for(scenario, row.result.requests if once else 1000)
+        self.load("warm-floor", reqs[:256], row.conns, BOUND_S, True, {200}, url=url, server=floor_app)
+        seconds = BOUND_S if once else 10
+        result = self.load(f"F-{scenario}", reqs, row.conns, seconds, once, {200}, url=url, server=floor_app)
+        self.procs.stop(floor_app)
+        mix = " + ".join(f"{share:.0%} × {sql} SQL, {rt} Redis" for share, sql, rt, _ in MIXES[scenario])
+        self.rows.append(Row(f"F{scenario[1:]} floor of {scenario}: {mix}", row.conns, result,
+                             f"{ratio(result, ceiling):.2f}", "—"))
+        row.vs_s0 += f" (F {ratio(row.result, result):.2f})"
+
     def scenarios(self) -> None:
         s, ok = self.s, {200}
         print("C0 bare Flask app", flush=True)
@@ -193,6 +214,7 @@ class Bench:
             self.load("warm-products", data.product_list(s.store_id), 16, 3, False, ok)
             s1 = self.load("S1-products", data.product_list(s.store_id), 16, 10, False, ok)
             self.add(Row("S1 store product list (20 items), warm", 16, s1, f"{ratio(s1, c0):.2f}", vs(s1, s0)))
+            self.floor("S1", self.rows[-1], c0, once=False)
 
         if self.wants("S2A") or self.wants("S2"):
             print("S2a order placement, ample stock", flush=True)
@@ -207,6 +229,7 @@ class Bench:
             self.add(Row(f"S2a order placement, ample stock, {N_AMPLE} customers", 256, s2a,
                          f"{ratio(s2a, c0w):.2f}", vs(s2a, s0w),
                          gates.ample_orders(self.app, s.store_id, s.other_skus, before, s2a)))
+            self.floor("S2a", self.rows[-1], c0w)
 
         if self.wants("S2B") or self.wants("S2"):
             print("S2b hot-SKU rush", flush=True)
@@ -221,6 +244,7 @@ class Bench:
                          vs(s2, s0w), gate,
                          f"500 sold in {sold_s:.2f} s ({500 / sold_s if sold_s else 0:.0f} orders/s); "
                          f"{s2.requests} attempts, the rest 409 insufficient_stock"))
+            self.floor("S2b", self.rows[-1], c0w)
 
         if self.wants("S3"):
             print("S3 payment notifications x10", flush=True)
@@ -231,7 +255,8 @@ class Bench:
             reqs = data.payment_notifications(self.app.config, orders[:N_PAY], openids)
             verify = start_gunicorn(self.procs, self.env, self.ports.verify, "bench.verify_app:app", "gunicorn-verify")
             self.load("warm-verify", reqs[:64], 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
-            s3c = self.load("S3-verify-only", reqs, 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}")
+            s3c = self.load("S3-verify-only", reqs, 16, BOUND_S, True, {204}, url=f"http://127.0.0.1:{self.ports.verify}",
+                            server=verify)
             self.stop_serving(verify)
             self.load("warm-notify", warm, 16, BOUND_S, True, {204})
             s3 = self.load("S3-notify", reqs, 16, BOUND_S, True, {204})
@@ -239,6 +264,7 @@ class Bench:
             self.rows.append(Row("S3c ceiling: verify + decrypt only", 16, s3c, f"{ratio(s3c, c0):.2f}", "—"))
             self.add(Row("S3 payment notifications, each x10", 16, s3, f"{ratio(s3, c0):.2f}",
                                  f"{vs(s3, s0)} (S3c {ratio(s3, s3c):.2f})", gate))
+            self.floor("S3", self.rows[-1], c0)
 
         if self.wants("S4"):
             print("S4 official-account messages, safe mode", flush=True)
@@ -248,6 +274,7 @@ class Bench:
                            BOUND_S, True, ok)
             self.add(Row("S4 official-account messages, safe mode", 16, s4, f"{ratio(s4, c0):.2f}", vs(s4, s0),
                                  gates.fast_enough(s4)))
+            self.floor("S4", self.rows[-1], c0)
 
         if self.wants("S5"):
             print("S5 pickup redeem x20 per code", flush=True)
@@ -258,6 +285,7 @@ class Bench:
             s5 = self.load("S5-redeem", data.redeems(codes, s.staff_token), 20, BOUND_S, True, {200, 409})
             self.add(Row("S5 pickup redeem, 20 concurrent per code", 20, s5, f"{ratio(s5, c0):.2f}", vs(s5, s0),
                                  gates.one_success_per_code(self.app, codes, s5)))
+            self.floor("S5", self.rows[-1], c0)
 
     def paid_codes(self, n: int) -> list[str]:
         orders = data.place_orders(self.app_url, self.s.store_id, self.s.other_skus, self.take_tokens(n), pay=True)
@@ -305,7 +333,11 @@ def render(rows: list[Row], facts: list[tuple[str, str]], command: str, schema: 
     lines += [f"- {r.name}: {'PASS' if r.gate.ok else 'FAIL'} — {r.gate.detail}" for r in rows if r.gate]
     lines += [f"- {r.name}: {r.note}" for r in rows if r.note]
     lines += ["", "Ratios: to C0 (the bare Flask app, same gunicorn settings, same run; at 256 connections for S2a and S2b) "
-              "and to S0 (the project's own /healthz; S3 also to S3c, verify + decrypt alone). SQL/req: statements "
+              "and to S0 (the project's own /healthz; S3 also to S3c, verify + decrypt alone; F: to the path's floor). "
+              "F rows: the floor of the stack under a path, a bare Flask app sending only the path's statements and "
+              "Redis round trips on PyMySQL and redis-py, same gunicorn settings, same count and connections "
+              "(bench/floor_app.py): no change to our code takes a path's ratio above its floor's without sending "
+              "fewer round trips. SQL/req: statements "
               "per request counted in the workers (bench/counted_app.py), mean over the scenario's requests. Peak "
               "RSS: the highest VmHWM among the workers of the gunicorn that served the row. CPU ms/req: user + system "
               "CPU of the app's workers, of MariaDB and of Redis during the load (/proc/<pid>/stat), over its requests; "
