@@ -51,12 +51,20 @@ _redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:637
 _CUSTOMERS = 2000  # ids seeded by bench/seed.py, all present
 
 
-def _connection() -> pymysql.connections.Connection:
+def _connect():
+    """The driver the project's DATABASE_URL names (BENCH_DRIVER=mysqldb: the mysqlclient extra), raw."""
+    args = dict(host=_url.hostname, port=_url.port or 3306, user=_url.username or "root", charset="utf8mb4")
+    if _url.scheme.endswith("+mysqldb"):
+        import MySQLdb
+
+        return MySQLdb.connect(**args, password=_url.password or "", database=_url.path.lstrip("/"), autocommit=False)
+    return pymysql.connect(**args, password=_url.password or "", database=_url.path.lstrip("/"), autocommit=False)
+
+
+def _connection():
     conn = getattr(_local, "conn", None)
     if conn is None:
-        conn = _local.conn = pymysql.connect(
-            host=_url.hostname, port=_url.port or 3306, user=_url.username or "root", password=_url.password or "",
-            database=_url.path.lstrip("/"), charset="utf8mb4", autocommit=False)
+        conn = _local.conn = _connect()
         with conn.cursor() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS bench_floor (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
                         "customer_id BIGINT NOT NULL, at DATETIME(6) NOT NULL) ENGINE=InnoDB")
