@@ -17,6 +17,7 @@ import hmac
 import logging
 import threading
 import time
+from weakref import WeakKeyDictionary
 
 from flask import Flask, current_app
 from redis import RedisError
@@ -104,6 +105,17 @@ return {2, redis.call('GET', KEYS[2]) or ARGV[3]}
 """
 
 
+_SCRIPTS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _admit_and_claim_script(redis):
+    """The script bound to this client, made once per client: register_script encodes and hashes it each time."""
+    script = _SCRIPTS.get(redis)
+    if script is None:
+        script = _SCRIPTS.setdefault(redis, redis.register_script(_ADMIT_AND_CLAIM))
+    return script
+
+
 def admit_and_claim(timestamp: str, nonce: str, query_string: bytes, body: bytes,
                     claim_key: str) -> tuple[bool, bool, str | None]:
     """admit(), then for an admitted request dedup.claim(claim_key): (admitted, first, earlier reply), with Redis
@@ -116,7 +128,7 @@ def admit_and_claim(timestamp: str, nonce: str, query_string: bytes, body: bytes
         return (True, *dedup.claim(claim_key))
     digest, key = fingerprint(query_string, body), _pair_key(timestamp, nonce)
     try:
-        answer = redis.register_script(_ADMIT_AND_CLAIM)(
+        answer = _admit_and_claim_script(redis)(
             keys=[PREFIX + key, dedup.PREFIX + claim_key], args=[digest, TTL_S, dedup.PENDING, dedup.TTL_S])
     except RedisError:
         log.warning("replay cache and dedup unavailable in Redis; this process's memory records the query, the "

@@ -18,18 +18,18 @@ def _xml(body: str) -> Response:
 
 @bp.route("/wechat/official-account", methods=["GET", "POST"])
 def callback() -> Response:
-    config = current_app.config
-    verify_signature(config["OFFICIAL_ACCOUNT_TOKEN"], request.args)
+    config, args = current_app.config, request.args  # each read of a proxy costs its lookup: read once
+    verify_signature(config["OFFICIAL_ACCOUNT_TOKEN"], args)
     if request.method == "GET":
-        return Response(request.args.get("echostr", ""), content_type="text/plain; charset=utf-8")
+        return Response(args.get("echostr", ""), content_type="text/plain; charset=utf-8")
     body = request.get_data()
-    opened = open_message(body, request.args, config)
+    opened = open_message(body, args, config)
     key = dedup.key_for(opened.fields)
     # One (timestamp, nonce) carries one message, and a retry of a message is answered as the first: both asked in
     # one Redis round trip, once the message is open (its MsgId is the dedup key). Opening first runs no handler:
     # a safe-mode body is only decrypted once its msg_signature verifies.
     admitted, first, earlier_reply = replay.admit_and_claim(
-        request.args.get("timestamp", ""), request.args.get("nonce", ""), request.query_string, body, key)
+        args.get("timestamp", ""), args.get("nonce", ""), request.query_string, body, key)
     if not admitted:
         raise Forbidden("This timestamp and nonce were already used for another message.")
     # Pickup codes are told only to a message that came encrypted: only WeChat can have sent it (issue 11).
@@ -48,4 +48,4 @@ def callback() -> Response:
         reply = earlier_reply or ""
     if not reply:
         return Response("success", content_type="text/plain; charset=utf-8")
-    return _xml(seal_reply(reply, opened, request.args.get("nonce", "")))
+    return _xml(seal_reply(reply, opened, args.get("nonce", "")))

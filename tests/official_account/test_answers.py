@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.followers.rules import add_rule
+from app.followers.rules import add_rule, remove_rule
 from app.models import Order, OrderStatus, ReplyRule
 from app.orders.state import transition
 from tests import factories
@@ -29,6 +29,19 @@ def test_keyword_rules_exact_beats_contains_and_priority_wins(follower, app_ctx)
     news = follower.send_text("o-r", "有什么新品").reply
     assert news["MsgType"] == "news" and news["Articles"]["item"]["Title"] == "新品上市"
     assert "回复「订单」" in follower.send_text("o-r", "xyz").reply["Content"]  # the friendly default
+
+
+def test_a_rule_change_shows_on_the_next_text(follower, app_ctx):
+    """With Redis the rules are matched from a copy tagged with a version that every commit of a change bumps."""
+    rule = add_rule("营业时间", "exact", 0, "text", content="9-21")
+    db.session.commit()
+    assert follower.send_text("o-r", "营业时间").reply["Content"] == "9-21"
+    remove_rule(rule.id)
+    db.session.commit()
+    assert "回复「订单」" in follower.send_text("o-r", "营业时间").reply["Content"]
+    add_rule("营业时间", "exact", 0, "text", content="10-22")
+    db.session.commit()
+    assert follower.send_text("o-r", "营业时间").reply["Content"] == "10-22"
 
 
 def test_rules_are_managed_from_the_command_line(app_ctx):

@@ -115,6 +115,38 @@ def test_a_declaration_inside_cdata_is_text():
     assert parse_xml(MESSAGE.format(f"<![CDATA[{text}]]>"))["Content"] == text
 
 
+@pytest.mark.parametrize("document", [
+    MESSAGE.format(" 门店 "), MESSAGE.format("<![CDATA[ <b>&amp;</b> ]]>"), MESSAGE.format(""),
+    "<?xml version='1.0' encoding='gbk'?>\n<xml>\n <A>&lt;&#x4e2d;</A>\n <B/>\n</xml>\n",
+    "<xml><A>x<!-- c -->y</A><?pi z?></xml>", "<xml><A>x\r\ny</A></xml>",
+    # not flat: xmltodict's own reading (or refusal), as before the fast path
+    "<xml a='1'><A>x</A></xml>", "<xml>t<A>x</A></xml>", "<xml><A>x</A>t</xml>", "<xml><A>x</A><A>y</A></xml>",
+    "<xml><ScanCodeInfo><ScanType>q</ScanType></ScanCodeInfo></xml>", "<xml><a:A>x</a:A></xml>",
+    "<xml><A xmlns:a='u'>x</A></xml>", "<xml><A b='1'>x</A></xml>",
+])
+def test_a_flat_message_reads_as_xmltodict_reads_it(document):
+    """ElementTree's fast path (security._flat_fields) gives xmltodict's dict, and declines what is not flat."""
+    from official_account.security import _ExpatWithoutDoctype, _flat_fields
+
+    fast = _flat_fields(document)
+    assert fast is None or fast == xmltodict.parse(document, expat=_ExpatWithoutDoctype)["xml"]
+    assert (fast is None) == ("A>t" in document or "a=" in document or "b=" in document or "x</A><A" in document
+                              or "Info>" in document or "a:A" in document or ">t<" in document)
+
+
+def test_the_fast_path_refuses_a_declaration_too():
+    """Its tree builder refuses a declaration even where the text check before it would not have sent one there."""
+    from defusedxml import DTDForbidden
+
+    from official_account.security import _TreeWithoutDoctype
+    from xml.etree.ElementTree import XMLParser
+
+    parser = XMLParser(target=_TreeWithoutDoctype(), encoding="utf-8")
+    with pytest.raises(DTDForbidden):
+        parser.feed('<!DOCTYPE xml [<!ENTITY a "b">]><xml><A>&a;</A></xml>')
+        parser.close()
+
+
 def test_xmltodict_itself_refuses_entities():
     """Defence in depth behind the declaration check: the parser wechatpy uses has entities disabled."""
     with pytest.raises(ValueError):

@@ -8,6 +8,7 @@ where jobs run: without Redis, JOBS_EAGER runs a job right after the commit in t
 from __future__ import annotations
 
 from app.extensions import db
+from app.followers.rules import add_rule
 from tests import factories
 from tests.perf.conftest import Statements, counting
 
@@ -72,6 +73,10 @@ EXPECTED: dict[str, dict[str, int]] = {
     # read or made only when the UPDATE matched none, a first message). The active stores with their hours come
     # from the catalog cache (app/stores/service.nearest_open_cards).
     "official_account_location": {"sqlite": 1, "mariadb": 1},
+    # A text no built-in keyword answers, matched against the keyword rules (app/followers/rules.match_rule): with
+    # Redis, its copy of the rules at the current rules version (no SQL); without, the exact rule's SELECT and the
+    # contains rules' SELECT.
+    "official_account_rule_text": {"sqlite": 2, "mariadb": 0},
 }
 
 
@@ -150,5 +155,11 @@ def test_official_account_text_and_location_answers(follower, app_ctx, backend):
         assert "门店" in follower.send_text("o-warm", "门店").reply["Content"]
     with counting() as location_answer:
         assert "静安店" in follower.send_location("o-warm", 31.2243, 121.4458).reply["Content"]
+    add_rule("营业时间", "contains", 0, "text", content="每天 9 点到 21 点")
+    db.session.commit()  # bumps the rules' version: the copy is read again
+    follower.send_text("o-warm", "营业时间?")
+    with counting() as rule_answer:
+        assert follower.send_text("o-warm", "几点营业时间").reply["Content"] == "每天 9 点到 21 点"
     check("official_account_text", backend, text_answer)
     check("official_account_location", backend, location_answer)
+    check("official_account_rule_text", backend, rule_answer)
