@@ -2,9 +2,10 @@
 cached token names, the seat whose check just read its few columns), whose other columns most requests never read.
 
 Reading a row through the ORM (`session.get` of an expired instance, or the lazy load of an unloaded one) costs
-about twice the CPU of the same point SELECT as a Core statement built once: the ORM builds, keys and compiles a
-statement per load, and loads every column, each a column definition the driver parses in Python
-(bench/README.md, "CPU per request"). So the caller reads what it needs, lean, and attaches the instance here.
+about 1.6 times the function calls of a point SELECT of the few columns needed, as a Core statement built once, plus
+this attachment: the ORM builds, keys and compiles a statement per load, and loads every column, each a column
+definition the driver parses in Python (bench/README.md, "CPU per request", perf-auth). So the caller reads what it
+needs, lean, and attaches the instance here.
 """
 from __future__ import annotations
 
