@@ -38,7 +38,7 @@ def logout():
 @operation(tags=ACCOUNT, ok=CustomerOut, authenticated=True)
 def me():
     """The logged-in customer"""
-    return jsonify(customer_json(current_customer()))
+    return jsonify(customer_json(customers.with_profile(current_customer())))
 
 
 @consumer.post("/me/phone")

@@ -6,12 +6,11 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 
 from app import token_cache, wechat
+from app.attached import attached, load_into
 from app.errors import ApiError, Forbidden, InvalidRequest, RateLimited, Unauthenticated, UpstreamUnavailable
 from app.extensions import db
 from app.models import Customer, CustomerSession, utcnow
@@ -92,7 +91,7 @@ def customer_for_token(token: str, now: datetime | None = None) -> Customer:
     hashed = token_hash(token)
     customer_id = token_cache.lookup("customer", hashed) if now is None else None
     if customer_id is not None:
-        return _attached(customer_id)
+        return attached(Customer, customer_id)
     row = db.session.execute(
         select(Customer, CustomerSession.expires_at).join(CustomerSession, CustomerSession.customer_id == Customer.id)
         .where(CustomerSession.token_hash == hashed, CustomerSession.expires_at > (now or utcnow()))).first()
@@ -103,15 +102,22 @@ def customer_for_token(token: str, now: datetime | None = None) -> Customer:
     return customer
 
 
-def _attached(customer_id: int) -> Customer:
-    """The customer with this id in the request's session, without a SELECT: the one already there, or a row
-    whose columns (but the id) are unloaded and load on first access."""
-    known = db.session.identity_map.get(identity_key(Customer, (customer_id,)))
-    if known is not None:
-        return known  # type: ignore[return-value]
-    customer = Customer(id=customer_id)
-    make_transient_to_detached(customer)
-    db.session.add(customer)
+# What the customer's own account answer shows of the row (miniprogram_api/render.py customer_json), as a Core
+# statement built once (app/attached.py): a customer attached from the token cache has only its id loaded.
+_customers = Customer.__table__.c
+_PROFILE_COLUMNS = ("phone", "created_at")
+_PROFILE = select(*(_customers[name] for name in _PROFILE_COLUMNS)).where(_customers.id == bindparam("customer_id"))
+
+
+def with_profile(customer: Customer) -> Customer:
+    """The customer with its profile's columns loaded: by one lean statement when any is unloaded (attached from the
+    token cache), instead of the ORM's lazy load of the whole row."""
+    if not inspect(customer).unloaded.intersection(_PROFILE_COLUMNS):
+        return customer
+    row = db.session.execute(_PROFILE, {"customer_id": customer.id}).first()
+    if row is None:  # deleted while its token was cached (app/token_cache.py TTL_S): as a token that is gone
+        raise Unauthenticated("The token is invalid or has expired; log in again.")
+    load_into(customer, dict(row._mapping))
     return customer
 
 

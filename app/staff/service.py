@@ -12,9 +12,10 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from app import token_cache
+from app.attached import attached
 from app.customers.service import exchange_code, token_hash
 from app.errors import ApiError, Conflict, Forbidden, NotFound, Unauthenticated
 from app.extensions import db
@@ -152,6 +153,15 @@ def _end_sessions_of(seat: StaffSeat) -> None:
     db.session.execute(delete(StaffSession).where(StaffSession.seat_id == seat.id))
 
 
+# The check of every staff request, as a Core statement built once (app/attached.py): the seat's row only if it is
+# active, read on every request (never cached), so a disabled seat is refused at once; with the columns every staff
+# path reads (its store for "only on their own store", its role for the manager's paths, its name for the log and
+# "redeemed by"), so none loads the row again. The others (openid, dates) load if a path reads them.
+_seats = StaffSeat.__table__.c
+_ACTIVE_SEAT = (select(_seats.store_id, _seats.role, _seats.name)
+                .where(_seats.id == bindparam("seat_id"), _seats.active.is_(True)))
+
+
 def seat_for_token(token: str) -> StaffSeat:
     """The token's seat. Which seat a token is comes from app/token_cache.py with Redis (one statement saved); the
     seat itself is read on every request, so a disabled seat is refused at once."""
@@ -163,10 +173,10 @@ def seat_for_token(token: str) -> StaffSeat:
             raise Unauthenticated("The staff token is invalid or has expired; log in again.")
         seat_id = row.seat_id
         token_cache.remember("staff", hashed, seat_id, row.expires_at)
-    seat = db.session.get(StaffSeat, seat_id)
-    if seat is None or not seat.active:
+    seat = db.session.execute(_ACTIVE_SEAT, {"seat_id": seat_id}).first()
+    if seat is None:  # no such seat, or disabled
         raise Unauthenticated("This staff seat has been disabled; log in again.")
-    return seat
+    return attached(StaffSeat, seat_id, store_id=seat.store_id, role=seat.role, name=seat.name, active=True)
 
 
 def change_role(seat: StaffSeat, role: str) -> tuple[str, str]:

@@ -2,6 +2,8 @@
 on the very next request, on this worker and on any other (a second app on the same database and Redis), even
 though the token was cached just before; a request that read the session before the logout cannot cache it back;
 a seat re-bound to another phone loses its cached tokens. Without Redis there is no cache and the same holds."""
+from sqlalchemy import update
+
 from app import create_app, token_cache
 from app.customers.service import token_hash
 from app.extensions import db, redis_client
@@ -95,3 +97,34 @@ def test_logout_without_redis_is_503_and_revokes_nothing(client, app, app_ctx, b
     assert client.get("/api/v1/me", headers=headers).status_code == 200  # the logout did not happen: say so, retry
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_served_request_reads_its_seat_afresh(client, app_config, app_ctx, shop, staff_member):
+    """On a worker whose every request has a session of its own (as served), the seat is attached from its one
+    lean read (app/staff/service.seat_for_token, app/attached.py), its token cached: a role changed and a seat
+    disabled by hand (another connection, no session of ours told) are seen on the very next request."""
+    clerk = staff_member(shop.store_id)
+    worker = create_app(app_config).test_client()
+    assert worker.get("/api/v1/staff/pickups", headers=clerk.headers).status_code == 200  # cached (Redis)
+    assert worker.post("/api/v1/staff/invites", headers=clerk.headers, json={}).status_code == 403
+    db.session.execute(update(StaffSeat).where(StaffSeat.id == clerk.seat_id).values(role="manager"))
+    db.session.commit()
+    response = worker.post("/api/v1/staff/invites", headers=clerk.headers, json={"name": "新人"})
+    assert response.status_code == 201 and response.get_json()["seat"]["store_id"] == shop.store_id
+    db.session.execute(update(StaffSeat).where(StaffSeat.id == clerk.seat_id).values(active=False))
+    db.session.commit()
+    assert worker.get("/api/v1/staff/pickups", headers=clerk.headers).status_code == 401
+
+
+def test_me_from_the_token_cache_answers_as_from_the_database(client, app_config, app_ctx):
+    """The first /me reads the session and its customer joined; the next ones find the token cached and read the
+    profile's columns alone (app/customers/service.with_profile): the same answer, the phone bound meanwhile too."""
+    headers = factories.login(client, "profiled")
+    worker = create_app(app_config).test_client()
+    first, cached = (worker.get("/api/v1/me", headers=headers).get_json() for _ in range(2))
+    assert first == cached and first["has_phone"] is False and first["created_at"]
+    assert client.post("/api/v1/me/phone", json={"code": "sandbox-phone-13800138000"},
+                       headers=headers).status_code == 200
+    db.session.commit()
+    assert worker.get("/api/v1/me", headers=headers).get_json() == {**first, "phone": "138****8000",
+                                                                      "has_phone": True}
