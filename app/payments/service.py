@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -150,7 +150,8 @@ def order_to_pay(out_trade_no: str) -> ToPay | None:
     if row is None:
         return None
     order = PayableOrder(row.id, row.order_no, row.store_id, row.status, row.payable_fen, row.pickup_at, row.coupon_id)
-    terms = terms_from(row if row.prep_minutes is not None else None)
+    # The row has the promise's four columns under their names: terms_from reads nothing else.
+    terms = terms_from(cast(StorePromise, row) if row.prep_minutes is not None else None)
     return ToPay(order, row.payment_id, row.transaction_id, terms)
 
 
@@ -247,7 +248,7 @@ def _apply_late_payment(order: Order, actor: str, paid_at: datetime) -> str:
 def _promise(order: Order | PayableOrder, terms: Terms | None = None) -> dict[str, datetime]:
     """The promised ready time of an order being paid now, as a column of the transition's UPDATE. `terms`: the
     store's as the caller read them (else read here)."""
-    return {"promised_ready_at": promised_ready_at(order, utcnow(), terms)}
+    return {"promised_ready_at": promised_ready_at(cast(Order, order), utcnow(), terms)}
 
 
 def _on_paid(order: Order | PayableOrder, paid_at: datetime) -> None:
@@ -258,6 +259,8 @@ def _on_paid(order: Order | PayableOrder, paid_at: datetime) -> None:
     from app.notifications.sending import enqueue_order_notification
     from app.pickup.codes import issue_for_order
 
-    issue_for_order(order, paid_at)
-    use_for_order(order)
-    enqueue_order_notification(order, "paid")
+    # They read only columns a PayableOrder has too (id, order_no, store_id, coupon_id, pickup_at).
+    paid = cast(Order, order)
+    issue_for_order(paid, paid_at)
+    use_for_order(paid)
+    enqueue_order_notification(paid, "paid")
