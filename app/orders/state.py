@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, Update, bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import Conflict
 from app.extensions import db
-from app.models import Order, OrderEvent, OrderStatus, utcnow
+from app.models import Order, OrderStatus, utcnow
 from app.orders.writes import insert_event
 
 S = OrderStatus
@@ -54,24 +54,45 @@ def transition(order: Order, to: OrderStatus, reason: str, actor: str, also: dic
     """Move `order` from the status we read to `to`, or raise. The UPDATE is guarded by the status we read, so of
     two racing transitions exactly one writes; the loser raises ConcurrentTransition and must roll back. `also`:
     more columns of the order that change with the transition, written by the same UPDATE (a paid order's
-    promised ready time) rather than by one more."""
-    current = S(order.status)
-    if to not in TRANSITIONS[current]:
-        raise InvalidTransition(order.order_no, current.value, to.value)
-    now = utcnow()
-    values = {**(also or {}), "status": to.value, "updated_at": now}
-    result = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == current.value)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise ConcurrentTransition(order.order_no)
+    promised ready time) rather than by one more. The session's instance is told the values written."""
+    db.session.flush()  # what the unit changed before goes first, as an ORM statement's autoflush sent it
+    values = change_status(db.session.connection(), order.id, order.order_no, order.status, to, reason, actor, also)
     for name, value in values.items():
         set_committed_value(order, name, value)
-    db.session.add(OrderEvent(order_id=order.id, from_status=current.value, to_status=to.value, reason=reason,
-                              actor=actor, created_at=now))
-    db.session.flush()
+
+
+def change_status(conn: Connection, order_id: int, order_no: str, status: str, to: OrderStatus, reason: str,
+                  actor: str, also: dict[str, Any] | None = None) -> dict[str, Any]:
+    """transition() of an order the caller read by its columns (`status`: as read), with no ORM instance: the
+    guarded UPDATE and the event row by Core statements built once (app/orders/writes.py), on the unit's
+    connection `conn`. Returns the columns written. No session instance of the order is told: a caller that holds
+    one uses transition()."""
+    current = S(status)
+    if to not in TRANSITIONS[current]:
+        raise InvalidTransition(order_no, current.value, to.value)
+    now = utcnow()
+    values = {**(also or {}), "status": to.value, "updated_at": now}
+    result = conn.execute(_guarded_update(tuple(values)),
+                          {"order_id": order_id, "from_status": current.value,
+                           **{f"new_{name}": value for name, value in values.items()}})
+    if result.rowcount != 1:
+        raise ConcurrentTransition(order_no)
+    insert_event(conn, order_id, current.value, to.value, reason, actor, now)
+    return values
+
+
+_orders = Order.__table__.c
+_GUARDED: dict[tuple[str, ...], Update] = {}  # the guarded UPDATE of each set of columns written, built once
+
+
+def _guarded_update(columns: tuple[str, ...]) -> Update:
+    statement = _GUARDED.get(columns)
+    if statement is None:
+        statement = _GUARDED[columns] = (
+            update(Order.__table__)
+            .where(_orders.id == bindparam("order_id"), _orders.status == bindparam("from_status"))
+            .values({name: bindparam(f"new_{name}", type_=_orders[name].type) for name in columns}))
+    return statement
 
 
 def record_creation(conn: Connection, order_id: int, status: str, actor: str, at: datetime) -> None:

@@ -37,11 +37,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import fastpath
 from app.extensions import db
-from app.models import Order, PaymentNotification, Refund, RefundNotification
+from app.models import PaymentNotification, Refund, RefundNotification
 from app.orders.state import ConcurrentTransition
 from app.payments.gateway import RefundState, Transaction, gateway
 from app.payments.refunds import apply_refund_state
-from app.payments.service import apply_paid_transaction, check_transaction, order_to_pay, transaction_problem
+from app.payments.service import PayableOrder, apply_to_pay, check_transaction, order_to_pay, transaction_problem
 from app.uow import read_again_after_losing_a_race
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def _paid_already(transaction: Transaction, paid: str) -> Answer | None:
     return Answer(True, "repeat")
 
 
-def _recorded(order: Order, transaction: Transaction, outcome: str) -> str | None:
+def _recorded(order: PayableOrder, transaction: Transaction, outcome: str) -> str | None:
     """The order's marker when `outcome` leaves the order's payment with this transaction (so that a copy of it
     is a repeat, app/payments/service.apply_paid_transaction), written after the commit; else None."""
     if outcome not in _RECORDS_THE_TRANSACTION and not outcome.startswith("recorded_in_"):
@@ -204,7 +204,7 @@ def _apply(notification_id: str, event_type: str, transaction: Transaction) -> t
         log.warning("payment notification %s rejected: %s", notification_id, problem)
         return _finish(PaymentNotification, notification_id, f"rejected:{problem}", presumed), None
     try:
-        outcome = apply_paid_transaction(to_pay.order, transaction, "notify", known=to_pay)
+        outcome = apply_to_pay(to_pay, transaction, "notify")
     except (ConcurrentTransition, IntegrityError):
         # A query-driven reconciliation applied the same payment at this moment: it is taken either way.
         read_again_after_losing_a_race()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import jobs
@@ -15,7 +15,7 @@ from app.catalog.stock import InsufficientStock, order_lines, reserve
 from app.errors import Conflict, UpstreamUnavailable
 from app.extensions import db
 from app.models import Customer, Order, OrderStatus, Payment, StorePromise, utcnow
-from app.orders.state import transition
+from app.orders.state import change_status, transition
 from app.payments.gateway import GatewayError, Transaction, gateway
 from app.promises.terms import Terms, promised_ready_at, terms_from
 from app.uow import commit_before_calling_wechat, record_after_rollback
@@ -80,7 +80,7 @@ def _save_prepay(order: Order, customer: Customer, prepay_id: str, now) -> None:
     db.session.flush()
 
 
-def check_transaction(transaction: Transaction, order: Order | None) -> str | None:
+def check_transaction(transaction: Transaction, order: Order | PayableOrder | None) -> str | None:
     """Why this transaction must not be trusted for this order, or None. Every field WeChat signs is checked."""
     return transaction_problem(transaction, order.payable_fen if order is not None else None)
 
@@ -103,55 +103,118 @@ def transaction_problem(transaction: Transaction, payable_fen: int | None) -> st
 
 
 @dataclass(frozen=True)
+class PayableOrder:
+    """The columns of an order that checking and applying its payment read (order_to_pay), not an ORM instance:
+    the notification's first application loads, tracks and flushes no object (bench/hot_paths.py notify_first)."""
+    id: int
+    order_no: str
+    store_id: int
+    status: str
+    payable_fen: int
+    pickup_at: datetime | None
+    coupon_id: int | None
+
+
+@dataclass(frozen=True)
 class ToPay:
-    """An order being paid with what applying its payment reads: its payment row and its store's promise terms."""
-    order: Order
-    payment: Payment | None
+    """An order being paid with what applying its payment reads: its payment row's id and transaction (None:
+    no row) and its store's promise terms."""
+    order: PayableOrder
+    payment_id: int | None
+    recorded_transaction_id: str | None
     terms: Terms
 
 
+# The statements of a notification's first application, built once (the house pattern: app/orders/writes.py).
+_o, _p, _t = Order.__table__.c, Payment.__table__.c, StorePromise.__table__.c
+_TO_PAY = (select(_o.id, _o.order_no, _o.store_id, _o.status, _o.payable_fen, _o.pickup_at, _o.coupon_id,
+                  _p.id.label("payment_id"), _p.transaction_id, _t.prep_minutes, _t.busy_windows, _t.grace_minutes,
+                  _t.compensation_fen)
+           .select_from(Order.__table__)
+           .outerjoin(Payment.__table__, _p.order_id == _o.id)
+           .outerjoin(StorePromise.__table__, _t.store_id == _o.store_id)
+           .where(_o.order_no == bindparam("out_trade_no")))
+_INSERT_PAYMENT = insert(Payment.__table__)
+# The openid WeChat reports replaces the one of the prepay; none reported (NULL) keeps it.
+_RECORD_TRANSACTION = (update(Payment.__table__).where(_p.id == bindparam("payment_id"))
+                       .values(transaction_id=bindparam("transaction_id"), paid_at=bindparam("paid_at"),
+                               payer_openid=func.coalesce(bindparam("payer_openid", type_=_p.payer_openid.type),
+                                                          _p.payer_openid)))
+
+
 def order_to_pay(out_trade_no: str) -> ToPay | None:
-    """The order of `out_trade_no` with its payment and its store's terms, in one SELECT (three were: the order,
-    then apply_paid_transaction's payment and the promise's terms, each a round trip). The same transaction's
-    snapshot as three reads, so the same rows."""
-    row = db.session.execute(
-        select(Order, Payment, StorePromise)
-        .outerjoin(Payment, Payment.order_id == Order.id)
-        .outerjoin(StorePromise, StorePromise.store_id == Order.store_id)
-        .where(Order.order_no == out_trade_no)
-    ).first()
-    return None if row is None else ToPay(row[0], row[1], terms_from(row[2]))
+    """The order of `out_trade_no` with its payment and its store's terms, in one SELECT of the columns read (three
+    were: the order, then apply_paid_transaction's payment and the promise's terms, each a round trip; then whole
+    ORM rows of the three). The same transaction's snapshot as three reads, so the same rows."""
+    row = db.session.execute(_TO_PAY, {"out_trade_no": out_trade_no}).first()
+    if row is None:
+        return None
+    order = PayableOrder(row.id, row.order_no, row.store_id, row.status, row.payable_fen, row.pickup_at, row.coupon_id)
+    # The row has the promise's four columns under their names: terms_from reads nothing else.
+    terms = terms_from(cast(StorePromise, row) if row.prep_minutes is not None else None)
+    return ToPay(order, row.payment_id, row.transaction_id, terms)
 
 
-def apply_paid_transaction(order: Order, transaction: Transaction, source: str, known: ToPay | None = None) -> str:
+def apply_to_pay(to_pay: ToPay, transaction: Transaction, source: str) -> str:
+    """apply_paid_transaction() of a checked SUCCESS transaction for the order order_to_pay() read. The common case,
+    a pending order with no transaction recorded, by Core statements only: the payment recorded, the guarded
+    transition with its event, the pickup code and the customer's message. Any other case (a repeat, a second
+    transaction, a late payment, another status) takes the ORM path with the order loaded."""
+    order = to_pay.order
+    recorded = _recorded_already(order.order_no, to_pay.recorded_transaction_id, transaction)
+    if recorded is not None:
+        return recorded
+    if order.status != S.PENDING_PAYMENT.value:
+        return apply_paid_transaction(db.session.get(Order, order.id), transaction, source)
+    conn = db.session.connection()
+    paid_at = transaction.success_time or utcnow()
+    if to_pay.payment_id is None:
+        conn.execute(_INSERT_PAYMENT, dict(
+            order_id=order.id, out_trade_no=order.order_no, amount_fen=order.payable_fen,
+            payer_openid=transaction.payer_openid or "", transaction_id=transaction.transaction_id, paid_at=paid_at,
+            created_at=utcnow()))
+    else:
+        conn.execute(_RECORD_TRANSACTION, dict(payment_id=to_pay.payment_id, transaction_id=transaction.transaction_id,
+                                               paid_at=paid_at, payer_openid=transaction.payer_openid or None))
+    # The unique transaction_id stops a concurrent second recording above (IntegrityError), as the flush did.
+    change_status(conn, order.id, order.order_no, order.status, S.PAID, "payment_received", f"wechatpay:{source}",
+                  also=_promise(order, to_pay.terms))
+    _on_paid(order, paid_at)
+    return "applied"
+
+
+def apply_paid_transaction(order: Order, transaction: Transaction, source: str) -> str:
     """Record a checked SUCCESS transaction against its order, once. Returns the outcome; the caller commits.
-    `known`: the order's payment and terms as order_to_pay() read them (else they are read here).
 
     - pending_payment -> paid.
     - cancelled (a late payment): paid again if its stock can be taken again, else refunding (automatic refund).
     - already recorded with this transaction_id: a repeat, nothing changes.
     """
-    if known is not None:
-        payment, terms = known.payment, known.terms
-    else:
-        payment, terms = db.session.scalar(select(Payment).where(Payment.order_id == order.id)), None
-    if payment is not None and payment.transaction_id == transaction.transaction_id:
-        return "repeat"
-    if payment is not None and payment.transaction_id:
-        log.error("order %s paid twice: %s then %s", order.order_no, payment.transaction_id,
-                  transaction.transaction_id)
-        return "second_transaction_needs_a_person"
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+    recorded = _recorded_already(order.order_no, payment.transaction_id if payment else None, transaction)
+    if recorded is not None:
+        return recorded
     payment = _record_transaction(order, payment, transaction)
     actor = f"wechatpay:{source}"
     if order.status == S.PENDING_PAYMENT.value:
         # The promised ready time is written by the transition's own UPDATE, not by one more.
-        transition(order, S.PAID, "payment_received", actor, also=_promise(order, terms))
+        transition(order, S.PAID, "payment_received", actor, also=_promise(order))
         _on_paid(order, payment.paid_at)
         return "applied"
     if order.status == S.CANCELLED.value:
-        return _apply_late_payment(order, actor, payment.paid_at, terms)
+        return _apply_late_payment(order, actor, payment.paid_at)
     log.warning("payment for order %s in status %s recorded without a transition", order.order_no, order.status)
     return f"recorded_in_{order.status}"
+
+
+def _recorded_already(order_no: str, recorded_transaction_id: str | None, transaction: Transaction) -> str | None:
+    """The outcome when the order's payment holds a transaction already (this one: a repeat), else None."""
+    if recorded_transaction_id is None:
+        return None
+    if recorded_transaction_id == transaction.transaction_id:
+        return "repeat"
+    log.error("order %s paid twice: %s then %s", order_no, recorded_transaction_id, transaction.transaction_id)
+    return "second_transaction_needs_a_person"
 
 
 def _record_transaction(order: Order, payment: Payment | None, transaction: Transaction) -> Payment:
@@ -167,7 +230,7 @@ def _record_transaction(order: Order, payment: Payment | None, transaction: Tran
     return payment
 
 
-def _apply_late_payment(order: Order, actor: str, paid_at: datetime, terms: Terms | None) -> str:
+def _apply_late_payment(order: Order, actor: str, paid_at: datetime) -> str:
     try:
         with db.session.begin_nested():
             reserve(order.store_id, order_lines(order))
@@ -177,17 +240,18 @@ def _apply_late_payment(order: Order, actor: str, paid_at: datetime, terms: Term
         transition(order, S.REFUNDING, "late_payment_no_stock", actor)
         start_refund(order, "late_payment_no_stock", actor, already_refunding=True)
         return "late_refunded"
-    transition(order, S.PAID, "late_payment_rereserved", actor, also={"stock_reserved": True, **_promise(order, terms)})
+    transition(order, S.PAID, "late_payment_rereserved", actor, also={"stock_reserved": True, **_promise(order)})
     _on_paid(order, paid_at)
     return "late_paid"
 
 
-def _promise(order: Order, terms: Terms | None) -> dict[str, datetime]:
-    """The promised ready time of an order being paid now, as a column of the transition's UPDATE."""
-    return {"promised_ready_at": promised_ready_at(order, utcnow(), terms)}
+def _promise(order: Order | PayableOrder, terms: Terms | None = None) -> dict[str, datetime]:
+    """The promised ready time of an order being paid now, as a column of the transition's UPDATE. `terms`: the
+    store's as the caller read them (else read here)."""
+    return {"promised_ready_at": promised_ready_at(cast(Order, order), utcnow(), terms)}
 
 
-def _on_paid(order: Order, paid_at: datetime) -> None:
+def _on_paid(order: Order | PayableOrder, paid_at: datetime) -> None:
     """What follows a payment, in the same transaction (the promised ready time came with the transition): the
     pickup code, valid from `paid_at`, the payment's time; the coupon spent; after the commit: the customer's
     message."""
@@ -195,6 +259,8 @@ def _on_paid(order: Order, paid_at: datetime) -> None:
     from app.notifications.sending import enqueue_order_notification
     from app.pickup.codes import issue_for_order
 
-    issue_for_order(order, paid_at)
-    use_for_order(order)
-    enqueue_order_notification(order, "paid")
+    # They read only columns a PayableOrder has too (id, order_no, store_id, coupon_id, pickup_at).
+    paid = cast(Order, order)
+    issue_for_order(paid, paid_at)
+    use_for_order(paid)
+    enqueue_order_notification(paid, "paid")

@@ -189,6 +189,20 @@ def _qr_failure(exc: QrTokenError) -> _Failed:
     return _Failed(f"qr_token_{exc.reason}", ApiError(message, code=f"qr_token_{exc.reason}"))
 
 
+def _find_statement(by_qr: bool, with_rule: bool):
+    where = (PickupCode.qr_token_hash == bindparam("qr_token_hash")) if by_qr else (PickupCode.code == bindparam("code"))
+    query = (select(PickupCode, Order, Customer).join(Order, Order.id == PickupCode.order_id)
+             .outerjoin(Customer, Customer.id == Order.customer_id).options(joinedload(Order.items)).where(where))
+    if with_rule:
+        query = query.add_columns(CommissionRule).outerjoin(CommissionRule, CommissionRule.store_id == Order.store_id)
+    return query
+
+
+# _find's four statements (by code or QR token, with the commission rule or without), built once: built per call,
+# the ORM statement with its joined load cost more to build and key for SQLAlchemy's cache than to send.
+_FIND = {(by_qr, with_rule): _find_statement(by_qr, with_rule) for by_qr in (False, True) for with_rule in (False, True)}
+
+
 def _find(code: str | None, qr_token: str | None, with_rule: bool) -> tuple[Pickup, CommissionRule | None]:
     """The pickup the code or token names, in one statement with all that the attempt and its answer read: the
     order with its lines, its customer (the answer's masked phone) and, `with_rule`, the commission rule of the
@@ -197,19 +211,16 @@ def _find(code: str | None, qr_token: str | None, with_rule: bool) -> tuple[Pick
     seat's), and SQLite's transaction is serializable."""
     if qr_token is not None:
         try:
-            where = PickupCode.qr_token_hash == qr_token_hash(qr_token)
+            params = {"qr_token_hash": qr_token_hash(qr_token)}
         except QrTokenError as exc:
             raise _qr_failure(exc) from None
     else:
         digits = normalize_code(code or "")
         if digits is None:
             raise invalid_field("code", "must be the 12 digits of a pickup code")
-        where = PickupCode.code == digits
-    query = (select(PickupCode, Order, Customer).join(Order, Order.id == PickupCode.order_id)
-             .outerjoin(Customer, Customer.id == Order.customer_id).options(joinedload(Order.items)).where(where))
-    if with_rule:
-        query = query.add_columns(CommissionRule).outerjoin(CommissionRule, CommissionRule.store_id == Order.store_id)
-    row = db.session.execute(query).unique().first()
+        params = {"code": digits}
+    query = _FIND[(qr_token is not None, with_rule)]
+    row = db.session.execute(query, params).unique().first()
     if row is None:
         raise _qr_failure(QrTokenError("invalid")) if qr_token is not None else _not_found()
     if qr_token is not None:
