@@ -174,10 +174,11 @@ class Bench:
         self.load("warm-floor", reqs[:256], row.conns, BOUND_S, True, {200}, url=url, server=floor_app)
         seconds = BOUND_S if once else 10
         result = self.load(f"F-{scenario}", reqs, row.conns, seconds, once, {200}, url=url, server=floor_app)
+        rss = peak_rss_mib(worker_pids(floor_app))
         self.procs.stop(floor_app)
         mix = " + ".join(f"{share:.0%} × {sql} SQL, {rt} Redis" for share, sql, rt, _ in MIXES[scenario])
         self.rows.append(Row(f"F{scenario[1:]} floor of {scenario}: {mix}", row.conns, result,
-                             f"{ratio(result, ceiling):.2f}", "—"))
+                             f"{ratio(result, ceiling):.2f}", "—", rss_mib=rss))
         row.vs_s0 += f" (F {ratio(row.result, result):.2f})"
 
     def scenarios(self) -> None:
