@@ -28,17 +28,15 @@ import resource
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
-import redis.connection
 from sqlalchemy import event
 
 from app.extensions import db
 from tests import factories
 from tests.conftest import mariadb_only
-from tests.perf.conftest import counting
+from tests.perf.conftest import counting, redis_round_trips
 
 pytest_plugins = ["tests.conftest", "tests.perf.conftest"]
 
@@ -59,25 +57,6 @@ def _driver():
         conftest._database_url = original
     else:
         yield
-
-
-@contextmanager
-def redis_round_trips(thread: int | None) -> Iterator[list[int]]:
-    """Redis round trips inside the block (a pipeline is one), of `thread` only or of any thread: bench/floor_app's
-    mixes are taken from these counts."""
-    sent: list[int] = []
-    original = redis.connection.Connection.send_packed_command
-
-    def spy(self, command, check_health=True):
-        if thread is None or threading.get_ident() == thread:
-            sent.append(1)
-        return original(self, command, check_health)
-
-    redis.connection.Connection.send_packed_command = spy
-    try:
-        yield sent
-    finally:
-        redis.connection.Connection.send_packed_command = original
 
 
 def measure(name: str, prepare: Callable[[], Callable[[], object]], this_thread_only: bool = False) -> None:

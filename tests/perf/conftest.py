@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import redis.connection
 from sqlalchemy import event
 
 from app.extensions import db
@@ -42,3 +43,22 @@ def counting(thread: int | None = None) -> Iterator[Statements]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", _record)
+
+
+@contextmanager
+def redis_round_trips(thread: int | None = None) -> Iterator[list[bytes]]:
+    """The commands (a pipeline's, joined) of each round trip to Redis inside the block, from any thread; or, given
+    `thread`, from that one."""
+    sent: list[bytes] = []
+    original = redis.connection.Connection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        if thread is None or threading.get_ident() == thread:
+            sent.append(command if isinstance(command, bytes) else b"".join(bytes(c) for c in command))
+        return original(self, command, check_health)
+
+    redis.connection.Connection.send_packed_command = spy
+    try:
+        yield sent
+    finally:
+        redis.connection.Connection.send_packed_command = original

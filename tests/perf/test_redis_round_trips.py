@@ -7,32 +7,13 @@ claim settled (its waiters told the order's marker) (app/jobs.py, app/fastpath.p
 after the commit."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import redis.connection
 from rq.utils import get_version
 
 from app import fastpath
 from app.extensions import db, redis_client
 from tests.conftest import mariadb_only
-
-
-@contextmanager
-def redis_round_trips() -> Iterator[list[bytes]]:
-    """The commands (a pipeline's, joined) of each round trip to Redis inside the block, from any thread."""
-    sent: list[bytes] = []
-    original = redis.connection.Connection.send_packed_command
-
-    def spy(self, command, check_health=True):
-        sent.append(command if isinstance(command, bytes) else b"".join(bytes(c) for c in command))
-        return original(self, command, check_health)
-
-    redis.connection.Connection.send_packed_command = spy
-    try:
-        yield sent
-    finally:
-        redis.connection.Connection.send_packed_command = original
+from tests.perf.conftest import redis_round_trips
 
 
 @mariadb_only
